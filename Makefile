@@ -1,0 +1,44 @@
+# Two commands on a fresh clone: `make figures` and `make test`. Each creates .venv if missing and installs
+# into it once; the stamp file makes a second run start at once.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export MPLBACKEND := Agg
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: all setup test test-slow lint bench figures clean-figures help
+
+all: figures
+
+help:
+	@echo "make figures   regenerate dos/ and plots/ from the notebooks (default: bundled MiniLM)"
+	@echo "make test      fast test suite (minutes)"
+	@echo "make test-slow full-size runs marked slow"
+	@echo "make bench     benchmarks; writes bench/RESULTS.md"
+	@echo "make lint      ruff"
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $@
+
+setup: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check ising_nn tests bench
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+figures: $(STAMP)
+	$(PY) -m ising_nn.figures $(if $(MODELS),--models $(MODELS))

@@ -1,0 +1,25 @@
+"""ising-nn: Ising models of deep neural networks (arXiv:2209.08678).
+
+Neurons are spins, weights are couplings, layer after layer; the package builds the couplings of a
+network, samples its density of states and ground states, and computes its thermodynamics.
+"""
+
+from ._version import __version__
+from .couplings import Couplings, Provenance, WeightStats
+from .errors import IsingNNError
+from .io import load_authors_folder, load_npz, save_authors_folder, save_npz
+from .transforms import first_blocks, shuffle
+
+__all__ = [
+    "__version__",
+    "Couplings",
+    "Provenance",
+    "WeightStats",
+    "IsingNNError",
+    "load_npz",
+    "save_npz",
+    "load_authors_folder",
+    "save_authors_folder",
+    "first_blocks",
+    "shuffle",
+]

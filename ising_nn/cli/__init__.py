@@ -1,0 +1,44 @@
+"""The ``ising-nn`` command line: one subcommand module per job, each with ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .._version import __version__
+from ..errors import IsingNNError
+from . import couplings, heat, sample
+
+__all__ = ["main", "build_parser"]
+
+_MODULES = (couplings, sample, heat)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ising-nn",
+        description="Ising models of deep neural networks: couplings, ground states, densities of states.",
+    )
+    p.add_argument("--version", action="version", version=f"ising-nn {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for m in _MODULES:
+        m.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        rc = args.func(args)
+    except IsingNNError as exc:
+        print(f"ising-nn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ising-nn {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(rc or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
