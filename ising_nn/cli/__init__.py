@@ -7,11 +7,11 @@ import sys
 
 from .._version import __version__
 from ..errors import IsingNNError
-from . import couplings, heat, sample
+from . import couplings, dos, heat, quench
 
 __all__ = ["main", "build_parser"]
 
-_MODULES = (couplings, sample, heat)
+_MODULES = (couplings, quench, dos, heat)
 
 
 def build_parser() -> argparse.ArgumentParser:
