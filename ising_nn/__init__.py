@@ -8,6 +8,7 @@ from ._version import __version__
 from .couplings import Couplings, Provenance, WeightStats
 from .errors import IsingNNError
 from .io import load_authors_folder, load_npz, save_authors_folder, save_npz
+from .load import describe, load_couplings
 from .transforms import first_blocks, shuffle
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "Provenance",
     "WeightStats",
     "IsingNNError",
+    "load_couplings",
+    "describe",
     "load_npz",
     "save_npz",
     "load_authors_folder",

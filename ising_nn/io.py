@@ -101,7 +101,8 @@ def load_npz(path: str | os.PathLike) -> Couplings:
     if not path.is_file():
         raise IsingNNError(f"couplings file {str(path)!r} not found")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        # Our own handle: np.load leaks its file when the zip is corrupt (NpzFile raises in __init__).
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             keys = set(z.files)
             n = 0
             while f"J_{n}" in keys:
