@@ -1,5 +1,72 @@
-"""Placeholder: filled in by the work on this subcommand."""
+"""``ising-nn dos COUPLINGS -o DOS.dat``: Wang-Landau density of states of a network's Ising model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..dosfile import write_dos
+from ..errors import IsingNNError
+
+__all__ = ["register", "run"]
 
 
 def register(sub) -> None:
-    pass
+    p = sub.add_parser(
+        "dos",
+        help="density of states g(E) by Wang-Landau sampling (parallel windows, 1/t refinement)",
+        description=(
+            "Density of states of the Ising model of a network by Wang-Landau sampling: energy windows in "
+            "parallel with replica exchange, the 1/t refinement, ln g from a transition-matrix fit of all "
+            "proposals, E <= 0 sampled and mirrored (g(E) = g(-E) exactly). Writes '# key: value' header "
+            "lines, then columns 'E ln_g_per_spin' (natural log, sum of g = 2^N), one row per bin with states."
+        ),
+    )
+    p.add_argument("couplings", metavar="COUPLINGS",
+                   help="anything 'ising-nn couplings' accepts: .npz, model name or folder, authors' folder")
+    p.add_argument("-o", "--output", required=True, metavar="DOS.dat", help="output file (written atomically)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--bin-width", type=float, metavar="W", help="energy bin width of the output")
+    g.add_argument("--bins", type=int, metavar="B", help="output bins over the full range (default 400)")
+    p.add_argument("--time-limit", type=float, metavar="T", help="seconds (the run stops and says so)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the sampler (default 0)")
+    p.add_argument("--threads", type=int, metavar="K", help="cores (default: all)")
+    p.add_argument("--checkpoint", metavar="PATH",
+                   help="state file (.npz) written every minute and at the end (default with --resume: "
+                        "DOS.dat.ckpt.npz)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint if it exists")
+    p.add_argument("--ln-f-final", type=float, metavar="X",
+                   help="stop when every window's ln f reaches X (default 1e-6; 1e-10 with --time-limit)")
+    p.add_argument("--max-sweeps", type=float, metavar="S", help="stop after S sweeps per window")
+    p.add_argument("--estimator", choices=("tm", "wl"), default="tm",
+                   help="ln g from the transition-matrix fit (default) or the joined WL windows")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--blocks", type=int, metavar="K", help="keep only the first K blocks")
+    p.add_argument("--shuffle", type=float, default=0.0, metavar="F", help="shuffle a fraction F of couplings")
+    p.add_argument("--shuffle-seed", type=int, default=0, metavar="S", help="seed of the shuffle (default 0)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..load import load_couplings
+    from ..wanglandau import wang_landau
+
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise IsingNNError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    c = load_couplings(args.couplings, blocks=args.blocks, shuffle=args.shuffle, seed=args.shuffle_seed)
+    ckpt = args.checkpoint
+    if ckpt is None and args.resume:
+        ckpt = f"{args.output}.ckpt.npz"
+    dos = wang_landau(
+        c, bin_width=args.bin_width, bins=args.bins, seed=args.seed, threads=args.threads,
+        time_limit=args.time_limit, checkpoint=ckpt, resume=args.resume, progress=not args.no_progress,
+        ln_f_final=args.ln_f_final, max_sweeps=args.max_sweeps, estimator=args.estimator,
+    )
+    write_dos(dos, args.output, {"time_limit": args.time_limit})
+    h = dos.header
+    print(
+        f"{args.output}: {dos.E_k.size} bins, E from {dos.E_min:.6g} to {dos.E_max:.6g} (N = {c.n_spins}), "
+        f"{h.get('stop_reason')}, ln f {h.get('ln_f_final')}, {h.get('time')} s",
+        file=sys.stderr,
+    )
+    return 0

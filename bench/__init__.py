@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): Wang-Landau speed, accuracy and scaling; ground-state search."""

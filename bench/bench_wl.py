@@ -1,0 +1,324 @@
+"""Benchmarks of the Wang-Landau sampler (issue 3, item 7): speed on MiniLM and accuracy against exact g(E).
+
+Each ratio is measured in one process, back to back:
+
+- **Memory read bandwidth**: a numba (fastmath, vectorised) sum over a 512 MiB float32 array, single thread and
+  all threads; median of 3.
+- **Attempts per second on MiniLM**: the same windows, the same start (spins, fields, ln g after a warm-up
+  run) and the same random streams advanced by (a) our kernel, which keeps every local field (dE = 2 s_i h_i,
+  an accepted flip streams two contiguous rows of couplings), and (b) the authors' scheme, which recomputes
+  h_i from its fan-in and fan-out at every attempt (row of J_l, strided column of J_{l-1}); (c) the same with
+  the transposed copy (contiguous column). Same trajectory, hence the same energy range and acceptance
+  rate: the ratio is the cost per attempt.
+- **Couplings streamed by accepted flips** (4 bytes x row lengths of every accepted flip, counted by the
+  kernel) per second, against the measured all-thread read bandwidth.
+- **Accuracy**: a width-8, 200-spin layered network with +-1 couplings (exact g(E) by the transfer matrix),
+  Wang-Landau for 60 s on all cores; mean and max |ln g_WL - ln g_exact| over every energy level.
+- **MiniLM under a time limit**: the default run for 60 s, twice (seeds 0 and 1); the seed-to-seed spread of
+  ln g / N and the diagnostics in the header say what the time limit costs.
+
+Run: ``python -m bench.bench_wl``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numba as nb
+import numpy as np
+
+from ising_nn._wl_checkpoint import load_state
+from ising_nn._wl_kernels import I_ACC, I_ATT, I_READ, MODE_RECOMPUTE, MODE_RECOMPUTE_T, Q_MODE, wl_chunk
+from ising_nn._wl_state import Arrays, setup_state
+from ising_nn.couplings import Couplings
+from ising_nn.exact import bin_levels, transfer_matrix_dos
+from ising_nn.wanglandau import wang_landau
+
+__all__ = ["run", "bandwidth", "minilm_speed", "accuracy", "minilm_dos"]
+
+
+@nb.njit(cache=True, fastmath=True)
+def _sum(x):
+    s = np.float32(0.0)
+    for i in range(x.size):
+        s += x[i]
+    return s
+
+
+@nb.njit(cache=True, parallel=True)
+def _psum(x, parts):
+    n = x.size
+    out = np.zeros(parts)
+    for p in nb.prange(parts):
+        out[p] = _sum(x[p * n // parts : (p + 1) * n // parts])
+    return out.sum()
+
+
+def bandwidth(mib: int = 512) -> dict:
+    """Read bandwidth in GB/s of a float32 sum: single thread and all numba threads (median of 3).
+
+    Also per CPU second of each thread ("cpu time"): on a shared machine a thread that is descheduled stalls
+    the wall clock but not its CPU clock.
+    """
+    x = np.ones(mib * (1 << 20) // 4, dtype=np.float32)
+    _sum(x[:16])
+    _psum(x[:64], nb.get_num_threads())
+    out = {}
+    threads = nb.get_num_threads()
+    for name, f, k in (("one thread", lambda: _sum(x), 1), ("all threads", lambda: _psum(x, threads), threads)):
+        ts, cs = [], []
+        for _ in range(3):
+            t, c = time.perf_counter(), time.process_time()
+            f()
+            ts.append(time.perf_counter() - t)
+            cs.append((time.process_time() - c) / k)
+        out[name] = x.nbytes / float(np.median(ts)) / 1e9
+        out[name + " (cpu time)"] = x.nbytes / float(np.median(cs)) / 1e9
+    return out
+
+
+@nb.njit(cache=True, fastmath=True)
+def _rows(gs, buffer, bufferT, sizes, bond_off, spin_off, layer_idx):
+    # the reads of a flip of each spin in gs (row of J_l, row of J_{l-1}^T), without the field updates
+    tot = np.float32(0.0)
+    n_mat = sizes.shape[0] - 1
+    for g in gs:
+        l = layer_idx[g]
+        i = g - spin_off[l]
+        if l < n_mat:
+            r = bond_off[l] + i * sizes[l + 1]
+            v = buffer[r : r + sizes[l + 1]]
+            for j in range(v.size):
+                tot += v[j]
+        if l > 0:
+            r = bond_off[l - 1] + i * sizes[l - 1]
+            v = bufferT[r : r + sizes[l - 1]]
+            for j in range(v.size):
+                tot += v[j]
+    return tot
+
+
+@nb.njit(cache=True, parallel=True)
+def _rows_parallel(gs, parts, buffer, bufferT, sizes, bond_off, spin_off, layer_idx):
+    n = gs.size
+    out = np.zeros(parts)
+    for p in nb.prange(parts):
+        out[p] = _rows(gs[p * n // parts : (p + 1) * n // parts], buffer, bufferT, sizes, bond_off, spin_off,
+                       layer_idx)
+    return out.sum()
+
+
+def row_bandwidth(a, n: int = 2_000_000) -> dict:
+    """GB/s of reading the two coupling rows of random spins (a flip's reads, no updates), all threads."""
+    gs = np.random.default_rng(0).integers(0, a.layer_idx.size, n)
+    args = (a.buffer, a.bufferT, a.sizes, a.bond_off, a.spin_off, a.layer_idx)
+    threads = nb.get_num_threads()
+    _rows_parallel(gs[:100], threads, *args)
+    l = a.layer_idx[gs]
+    n_mat = a.sizes.size - 1
+    fan = np.where(l < n_mat, a.sizes[np.minimum(l + 1, n_mat)], 0) + np.where(l > 0, a.sizes[np.maximum(l - 1, 0)], 0)
+    nbytes = 4.0 * fan.sum()
+    ts, cs = [], []
+    for _ in range(3):
+        t, c = time.perf_counter(), time.process_time()
+        _rows_parallel(gs, threads, *args)
+        ts.append(time.perf_counter() - t)
+        cs.append((time.process_time() - c) / threads)
+    return {"wall": nbytes / float(np.median(ts)) / 1e9, "cpu": nbytes / float(np.median(cs)) / 1e9}
+
+
+def _snapshot(st):
+    return {k: getattr(st, k).copy() for k in ("S", "Hf", "LNG", "HIST", "VIS", "CM", "RNG", "IST", "FST")}
+
+
+def _restore(st, snap):
+    for k, v in snap.items():
+        setattr(st, k, v.copy())
+
+
+def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000) -> dict:
+    """Attempts/s of our kernel and of the recompute baselines from one MiniLM state (see module docstring)."""
+    from ising_nn.load import load_couplings
+
+    c = load_couplings("minilm")
+    a = Arrays.of(c)
+    threads = nb.get_num_threads()
+    st = setup_state(c, a, bin_width=None, bins=400, seed=0, windows=2 * threads, threads=threads, overlap=0.3,
+                     flatness=0.8, ln_f_final=1e-10, symmetric=True, margin=0.25, start_spins=None, restarts=4)
+    W = st.n_windows
+    t_end = time.perf_counter() + warm  # warm-up: windows walk into their ranges, ln g adapts
+    while time.perf_counter() < t_end:
+        wl_chunk(np.full(W, 20_000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+    snap = _snapshot(st)
+    res = {}
+    for label, mode, n in (("ours", 0, n_base), ("authors", MODE_RECOMPUTE, n_base),
+                           ("authors + transposed copy", MODE_RECOMPUTE_T, n_base), ("ours, long run", 0, n_ours)):
+        _restore(st, snap)
+        st.iparams[Q_MODE] = mode
+        i0 = st.IST.copy()
+        t, c0 = time.perf_counter(), time.process_time()
+        wl_chunk(np.full(W, n, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+        dt, cpu = time.perf_counter() - t, (time.process_time() - c0) / threads
+        att = int((st.IST[:, I_ATT] - i0[:, I_ATT]).sum())
+        acc = int((st.IST[:, I_ACC] - i0[:, I_ACC]).sum())
+        read = int((st.IST[:, I_READ] - i0[:, I_READ]).sum())
+        res[label] = dict(seconds=dt, cpu=cpu, attempts=att, rate=att / dt, cpu_rate=att / cpu, acceptance=acc / att,
+                          bytes=4 * read,
+                          spins=st.S.copy() if n == n_base else None)
+    st.iparams[Q_MODE] = 0
+    rows = row_bandwidth(a)
+    same = all(np.array_equal(res["ours"]["spins"], res[k]["spins"]) for k in ("authors", "authors + transposed copy"))
+    ours = res["ours, long run"]
+    return dict(res=res, rows=rows, same_trajectory=same, windows=W, threads=threads, n_spins=c.n_spins,
+                n_bonds=c.n_bonds,
+                stream_GBs=ours["bytes"] / ours["seconds"] / 1e9, stream_cpu_GBs=ours["bytes"] / ours["cpu"] / 1e9,
+                flips_per_s=ours["rate"] * ours["acceptance"],
+                bytes_per_flip=ours["bytes"] / max(ours["rate"] * ours["acceptance"] * ours["seconds"], 1))
+
+
+def accuracy_network(width: int = 8, spins: int = 200, seed: int = 0) -> Couplings:
+    """Layers of ``width`` spins, +-1 couplings: an exactly solvable (transfer-matrix) spin glass."""
+    rng = np.random.default_rng(seed)
+    n = spins // width
+    pm1 = np.array([-1, 1], np.float32)
+    return Couplings.from_matrices([rng.choice(pm1, size=(width, width)) for _ in range(n - 1)])
+
+
+def accuracy(seconds: float = 60.0, seed: int = 0, checkpoint=None) -> dict:
+    """Mean and max |d ln g| over all levels after ``seconds`` of Wang-Landau on all cores (both estimators)."""
+    c = accuracy_network()
+    exact = transfer_matrix_dos(c)
+    spacing = float(np.min(np.diff(exact.E)))
+    t = time.perf_counter()
+    d = wang_landau(c, bin_width=spacing, seed=seed, time_limit=seconds, progress=False, checkpoint=checkpoint)
+    wall = time.perf_counter() - t
+    out = dict(n_spins=c.n_spins, levels=int(exact.E.size), seconds=wall, header=d.header)
+    runs = {"tm": d}
+    if checkpoint is not None:  # the same run through the other estimator
+        from ising_nn._wl_join import estimate
+
+        e = estimate(load_state(checkpoint, c), c.n_spins, "wl")
+        runs["wl"] = e
+    for name, r in runs.items():
+        E_b, g_b = bin_levels(exact, r.E_k, spacing)
+        ex = dict(zip(np.round(E_b, 6), g_b))
+        diff = np.array([g - ex.get(round(e, 6), np.nan) for e, g in zip(r.E_k, r.ln_g_k)])
+        out[name] = dict(mean=float(np.nanmean(np.abs(diff))), max=float(np.nanmax(np.abs(diff))),
+                         missing=int(E_b.size - np.isfinite(diff).sum()))
+    return out
+
+
+def minilm_dos(seconds: float = 60.0, seeds=(0, 1)) -> dict:
+    """MiniLM DOS under a time limit, twice (two seeds): what the time limit costs, seen as seed-to-seed spread."""
+    from ising_nn.load import load_couplings
+
+    c = load_couplings("minilm")
+    runs = [wang_landau(c, time_limit=seconds, seed=s, progress=False) for s in seeds]
+    a, b = runs[0], runs[1]
+    # the grids differ (each run bins from its own lowest energy): compare run b interpolated onto run a
+    inside = (a.E_k >= b.E_min) & (a.E_k <= b.E_max)
+    d = a.ln_g_per_spin_k[inside] - np.interp(a.E_k[inside], b.E_k, b.ln_g_per_spin_k)
+    e_flat = max(float(a.header["E_flat_min"]), float(b.header["E_flat_min"]))
+    E_in = a.E_k[inside]
+    upper = (E_in >= e_flat) & (E_in <= -e_flat)
+    return dict(N=c.n_spins, runs=runs, common=int(inside.sum()), max=float(np.abs(d).max()),
+                mean=float(np.abs(d).mean()), max_flat=float(np.abs(d[upper]).max()) if upper.any() else float("nan"))
+
+
+def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
+    """Measure and return the markdown section."""
+    import tempfile
+    from pathlib import Path
+
+    bw = bandwidth()
+    sp = minilm_speed()
+    with tempfile.TemporaryDirectory() as tmp:
+        acc = accuracy(accuracy_seconds, checkpoint=Path(tmp) / "acc.npz")
+    md = minilm_dos(minilm_seconds)
+    r = sp["res"]
+    base = r["authors"]["rate"]
+    lines = [
+        "## Wang-Landau: speed on MiniLM",
+        "",
+        f"MiniLM couplings: {sp['n_spins']:,} spins, {sp['n_bonds']:,} bonds; {sp['windows']} windows on "
+        f"{sp['threads']} threads, every kernel from the same state (after a 15 s warm-up) with the same random "
+        "streams, so the walks coincide until a rounding difference of the baseline's float32 sums flips one "
+        f"decision (identical final spins: {sp['same_trajectory']}); the acceptance rates show the same range.",
+        "",
+        "| kernel | attempts | seconds | attempts/s | attempts per CPU-s | acceptance | speed-up vs authors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for k in ("authors", "authors + transposed copy", "ours", "ours, long run"):
+        v = r[k]
+        lines.append(f"| {k} | {v['attempts']:,} | {v['seconds']:.3f} | {v['rate']:,.0f} | {v['cpu_rate']:,.0f} "
+                     f"| {v['acceptance']:.3f} | {v['rate'] / base:.1f}x (per CPU-s "
+                     f"{v['cpu_rate'] / r['authors']['cpu_rate']:.1f}x) |")
+    lines += [
+        "",
+        f"Memory read bandwidth (numba float32 sum over 512 MiB, median of 3): {bw['one thread']:.1f} GB/s on "
+        f"one thread, {bw['all threads']:.1f} GB/s on all threads ({bw['all threads (cpu time)']:.1f} GB/s per "
+        "CPU-second of each thread).",
+        f"Couplings streamed by accepted flips (long run; 4 bytes x the two row lengths, counted by the kernel): "
+        f"{sp['stream_GBs']:.2f} GB/s = {100 * sp['stream_GBs'] / bw['all threads']:.0f}% of the all-thread "
+        f"bandwidth (per CPU-second: {sp['stream_cpu_GBs']:.2f} GB/s = "
+        f"{100 * sp['stream_cpu_GBs'] / bw['all threads (cpu time)']:.0f}%); "
+        f"{sp['flips_per_s']:,.0f} accepted flips/s x {sp['bytes_per_flip']:,.0f} bytes each.",
+        f"What limits it: reading the same rows as the flips of random spins, without any field update or "
+        f"Wang-Landau work (a numba sum over the two rows of each of 2,000,000 random spins, all threads) runs at "
+        f"{sp['rows']['wall']:.2f} GB/s ({sp['rows']['cpu']:.2f} per CPU-s) = "
+        f"{100 * sp['rows']['wall'] / bw['all threads']:.0f}% of the sequential bandwidth; the kernel streams "
+        f"at {100 * sp['stream_GBs'] / sp['rows']['wall']:.0f}% of that ceiling. The rest of its time goes to "
+        "the field updates (a read-modify-write of an 8-byte field per coupling read) and to the attempts "
+        f"themselves (acceptance {r['ours, long run']['acceptance']:.2f}: "
+        f"{1 / r['ours, long run']['acceptance']:.2f} attempts per flip, each a random draw, a bin lookup, a "
+        "proposal count and the prefetch of the next candidate's rows).",
+        "",
+        "## Wang-Landau: accuracy against the exact g(E)",
+        "",
+        f"Width-8 layered network, {acc['n_spins']} spins, +-1 couplings, exact g(E) by the transfer matrix "
+        f"({acc['levels']} levels); Wang-Landau with the bin width = level spacing, time limit "
+        f"{accuracy_seconds:g} s (wall {acc['seconds']:.1f} s), {acc['header']['threads']} threads, "
+        f"{acc['header']['windows']} windows, {acc['header']['sweeps']} sweeps, final ln f "
+        f"{acc['header']['ln_f_final']}.",
+        "",
+        "| estimator | mean abs d ln g | max abs d ln g | levels missed | target |",
+        "|---|---|---|---|---|",
+    ]
+    for k, label in (("tm", "transition matrix (default)"), ("wl", "WL windows joined")):
+        if k in acc:
+            v = acc[k]
+            lines.append(f"| {label} | {v['mean']:.4f} | {v['max']:.4f} | {v['missing']} | <= 0.03 / <= 0.3 |")
+    lines.append("")
+    lines.append(f"Symmetry error (max over mirrored sampling bins): {acc['header']['symmetry_error']}; "
+                 f"replica-exchange acceptance {acc['header']['exchange_acceptance']}.")
+    h = md["runs"][0].header
+    N = md["N"]
+    lines += [
+        "",
+        "## Wang-Landau: MiniLM under a time limit",
+        "",
+        f"`wang_landau(load_couplings('minilm'), time_limit={minilm_seconds:g})` with the defaults ({h['windows']} "
+        f"windows, {md['runs'][0].E_k.size} output bins of width {float(h['bin_width']):.1f}, sampling bins "
+        f"{float(h['sampling_bin_width']):.2f}), seeds 0 and 1:",
+        "",
+        "| seed | sweeps | final ln f (max) | windows flat once | E_min / N | E_flat_min / N | E_descent / N "
+        "| symmetry error | TM chi2 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in md["runs"]:
+        g = r.header
+        lines.append(f"| {g['seed']} | {g['sweeps']} | {g['ln_f_final']} | {g['flat_windows']} "
+                     f"| {float(g['E_min']) / N:.4f} | {float(g['E_flat_min']) / N:.4f} "
+                     f"| {float(g['E_descent']) / N:.4f} | {g['symmetry_error']} | {g['tm_chi2']} |")
+    lines += [
+        "",
+        f"Seed-to-seed difference of ln g / N (seed 1 interpolated onto the {md['common']} bins of seed 0 "
+        f"within its range): mean {md['mean']:.2e}, max {md['max']:.2e} (max {md['max_flat']:.2e} between "
+        "E_flat_min and -E_flat_min). Below E_flat_min (the lowest window "
+        "that passed a flatness test) the walk has not gone back and forth yet: that tail is a first estimate.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(run())

@@ -1,0 +1,230 @@
+"""From the windows' state to one density of states: estimate, mirror, sum into output bins, normalise.
+
+Two estimators of ln g on the sampling bins:
+
+- ``"tm"`` (default): the transition-matrix fit of the proposals counted in every window
+  (:mod:`ising_nn._wl_tm`), symmetric by construction; its unsymmetrised twin gives the symmetry error.
+- ``"wl"``: the Wang-Landau ln g of each window, joined bottom-up: window ``j`` is shifted by the mean
+  difference to the joined curve over the bins both have visited, and overlapping bins take the mean. The
+  spread of those differences is the join error. A symmetric run samples E <= 0 (plus a few bins above 0)
+  and mirrors; the sampled bins above 0 against their mirror images give the symmetry error.
+
+Both are reported: the mean |difference| between them (after matching constants) is a consistency check of
+the run. Finally ``ln g`` is summed into output bins of ``refine`` sampling bins and shifted so that
+``sum_k g(E_k) = 2^N`` (log-sum-exp).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+
+from ._wl_kernels import DONE, F_LNF, I_ACC, I_ATT, I_B0, I_HI, I_READ, I_STAGE, P_W, Q_ALIGN, Q_BAND
+from ._wl_tm import global_counts, tm_fit
+from .couplings import Couplings
+from .dosfile import DOS
+from .errors import IsingNNError
+
+__all__ = ["Estimate", "estimate", "wl_curve", "finish", "to_dos", "degenerate_dos"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Mirrored, binned and normalised ln g with diagnostics.
+
+    Attributes
+    ----------
+    E_k : ndarray, shape (K,)
+        Output bin centres with states, increasing.
+    ln_g_k : ndarray, shape (K,)
+        Natural log, ``logsumexp(ln_g_k) = N ln 2``.
+    symmetry_error : float
+        Max ``|ln g(E) - ln g(-E)|`` over sampling bins estimated on both sides (NaN if none).
+    symmetry_pairs : int
+    join_error : float
+        Largest standard deviation of the WL window-to-window differences over an overlap.
+    wl_tm_difference : float
+        Mean |ln g_WL - ln g_TM| over the output bins both cover, constants matched (NaN if not available).
+    tm_chi2 : float
+        Reduced chi-square of the transition-matrix fit (NaN for the WL estimator).
+    """
+
+    E_k: np.ndarray
+    ln_g_k: np.ndarray
+    symmetry_error: float
+    symmetry_pairs: int
+    join_error: float
+    wl_tm_difference: float
+    tm_chi2: float
+
+
+def wl_curve(LNG, VIS, IST, boff) -> tuple[np.ndarray, np.ndarray, float]:
+    """Join the windows' WL ln g: ``(k, ln_g, join_error)`` on the visited global bins."""
+    k_lo = int(IST[:, I_B0].min())
+    k_hi = int((IST[:, I_B0] + IST[:, I_HI]).max())
+    R = np.full(k_hi - k_lo + 1, np.nan)
+    join_err = 0.0
+    for w in np.argsort(IST[:, I_B0], kind="stable"):
+        seg_l, seg_v = LNG[boff[w] : boff[w + 1]], VIS[boff[w] : boff[w + 1]]
+        loc = np.flatnonzero(seg_v[: IST[w, I_HI] + 1])
+        if loc.size == 0:
+            raise IsingNNError(
+                "a Wang-Landau window never reached its energy range: the run was too short "
+                "(give a longer time limit, or resume from the checkpoint)"
+            )
+        idx = loc + int(IST[w, I_B0]) - k_lo
+        vals = seg_l[loc]
+        have = ~np.isnan(R[idx])
+        if np.isnan(R).all():
+            R[idx] = vals
+            continue
+        if not have.any():
+            raise IsingNNError(
+                "two neighbouring Wang-Landau windows share no visited energy bin, so they cannot be joined "
+                "(run longer, use the transition-matrix estimator, fewer windows or wider bins)"
+            )
+        diff = R[idx[have]] - vals[have]
+        if diff.size > 1:
+            join_err = max(join_err, float(diff.std()))
+        shifted = vals + diff.mean()
+        R[idx] = np.where(have, 0.5 * (R[idx] + shifted), shifted)
+    ok = ~np.isnan(R)
+    return np.flatnonzero(ok) + k_lo, R[ok], join_err
+
+
+def symmetry_error(k: np.ndarray, x: np.ndarray, align: int) -> tuple[float, int]:
+    """Max |x(k) - x(m(k))| over bins present with their mirror ``m(k) = -k - align``, and the pair count."""
+    pos = dict(zip(k.tolist(), range(k.size)))
+    d = [x[i] - x[pos[-kk - align]] for i, kk in enumerate(k.tolist()) if kk > -kk - align and -kk - align in pos]
+    return (float(np.abs(d).max()) if d else float("nan")), len(d)
+
+
+def finish(k, x, align: int, w: float, refine: int, n_spins: int, symmetric: bool):
+    """Mirror (if ``symmetric``: keep E <= 0 and reflect), sum into output bins, normalise to 2^N."""
+    k, x = np.asarray(k), np.asarray(x)
+    if symmetric:
+        half = k <= -k - align  # E <= 0 (the centre bin at 0 is its own mirror)
+        k_half, g_half = k[half], x[half]
+        k_up = -k_half - align
+        up = k_up != k_half
+        k, x = np.concatenate([k_half, k_up[up]]), np.concatenate([g_half, g_half[up]])
+    # output bin K of sampling bin k: m consecutive sampling bins, the middle one centred on the output
+    # centre (align 0, m odd) or the first one starting at its lower edge (align 1)
+    m = int(refine)
+    K = np.floor_divide(k + (m - 1) // 2, m) if align == 0 else np.floor_divide(k, m)
+    Ku, inv = np.unique(K, return_inverse=True)
+    ln_g = np.full(Ku.size, -np.inf)
+    np.logaddexp.at(ln_g, inv, x)
+    E_k = (Ku + 0.5 * align) * w * m
+    return E_k, ln_g + (n_spins * np.log(2.0) - logsumexp(ln_g))
+
+
+def estimate(st, n_spins: int, estimator: str = "tm") -> Estimate:
+    """ln g of a run (:class:`ising_nn._wl_state.WLState`) by ``estimator`` ("tm" or "wl")."""
+    align = int(st.iparams[Q_ALIGN])
+    w = float(st.params[P_W])
+    m = int(st.meta["refine"])
+    sym = bool(st.meta["symmetric"])
+    band = int(st.iparams[Q_BAND])
+    try:
+        k_wl, x_wl, join_err = wl_curve(st.LNG, st.VIS, st.IST, st.boff)
+    except IsingNNError:
+        if estimator == "wl":
+            raise
+        k_wl = x_wl = None
+        join_err = float("nan")
+    k_min, C = global_counts(st.CM, st.IST, st.boff, band)
+    if estimator == "tm":
+        raw = tm_fit(k_min, C, band, None)
+        sym_err, pairs = symmetry_error(raw.k, raw.ln_g, align)
+        fit = tm_fit(k_min, C, band, align) if sym else raw
+        if fit.k.size == 0:
+            raise IsingNNError("the run was too short to estimate ln g (no bin pair was crossed both ways)")
+        E_k, ln_g = finish(fit.k, fit.ln_g, align, w, m, n_spins, sym)
+        chi2 = fit.chi2
+    else:
+        sym_err, pairs = symmetry_error(k_wl, x_wl, align)
+        E_k, ln_g = finish(k_wl, x_wl, align, w, m, n_spins, sym)
+        chi2 = float("nan")
+    diff = float("nan")
+    if k_wl is not None and estimator == "tm":
+        E2, g2 = finish(k_wl, x_wl, align, w, m, n_spins, sym)
+        common, i1, i2 = np.intersect1d(np.round(E_k, 9), np.round(E2, 9), return_indices=True)
+        if common.size:
+            dd = ln_g[i1] - g2[i2]
+            diff = float(np.abs(dd - dd.mean()).mean())
+    return Estimate(E_k, ln_g, sym_err, pairs, join_err, diff, chi2)
+
+
+def _base_header(c: Couplings, seed: int) -> dict[str, object]:
+    h: dict[str, object] = {"model": c.provenance.model, "n_spins": c.n_spins, "n_bonds": c.n_bonds,
+                            "n_layers": c.n_layers, "seed": seed}
+    h.update({k: v for k, v in c.provenance.as_header().items() if k != "model"})
+    return h
+
+
+def degenerate_dos(c: Couplings, seed: int, seconds: float) -> DOS:
+    """All couplings zero: one bin at E = 0 holding all 2^N states."""
+    h = _base_header(c, seed)
+    h.update(bin_width=0.0, method="exact (all couplings zero: every state has E = 0)", sweeps=0,
+             ln_f_final=0.0, time=f"{seconds:.3f}", converged=True, stop_reason="exact")
+    return DOS.from_ln_g(np.array([0.0]), np.array([c.n_spins * math.log(2.0)]), c.n_spins, h)
+
+
+def to_dos(c: Couplings, st, reason: str, resumed: bool, drift_h: float, drift_E: float,
+            seconds: float, estimator: str) -> DOS:
+    """The DOS of a run with its header: parameters, diagnostics and the couplings' provenance."""
+    N = c.n_spins
+    sym = bool(st.meta["symmetric"])
+    j = estimate(st, N, estimator)
+    att = int(st.IST[:, I_ATT].sum())
+    # Windows that passed at least one flatness test; below the lowest of them the walk has not yet gone
+    # back and forth (a short run on a large glassy network: its low-energy tail is a first estimate).
+    flat = (st.IST[:, I_STAGE] > 0) | (st.FST[:, F_LNF] < 1.0)
+    e_flat = float("nan")
+    if flat.any():
+        k_low = min(int(st.IST[w, I_B0]) + int(np.flatnonzero(st.VIS[st.boff[w] : st.boff[w + 1]])[0])
+                    for w in np.flatnonzero(flat))
+        e_flat = (k_low + 0.5 * int(st.iparams[Q_ALIGN])) * float(st.params[P_W])
+    h = _base_header(c, int(st.meta["seed"]))
+    h.update(
+        bin_width=repr(float(st.meta["out_width"])),
+        sampling_bin_width=repr(float(st.params[P_W])),
+        method=("wang-landau, 1/t refinement (Belardinelli-Pereyra), "
+                f"{st.n_windows} windows with replica exchange, ln g by "
+                + ("transition-matrix fit of all proposals, " if estimator == "tm" else "windows joined on overlaps, ")
+                + ("E <= 0 sampled and mirrored (g(E) = g(-E))" if sym else "whole range sampled")),
+        sweeps=f"{att / N:.6g}",
+        ln_f_final=f"{float(st.FST[:, F_LNF].max()):.3g}",
+        converged=bool((st.IST[:, I_STAGE] == DONE).all()),
+        stop_reason=reason,
+        time=f"{seconds:.3f}",
+        sampling_time=f"{float(st.meta['elapsed']):.3f}",
+        threads=st.meta["threads"],
+        windows=st.n_windows,
+        flatness=float(st.params[1]),
+
+        attempts=att,
+        acceptance=f"{int(st.IST[:, I_ACC].sum()) / max(att, 1):.4g}",
+        couplings_read=int(st.IST[:, I_READ].sum()),
+        E_descent=repr(float(st.meta["e_quench"])),
+        E_min=repr(float(j.E_k[0])),
+        span=repr(float(j.E_k[-1] - j.E_k[0])),
+        flat_windows=f"{int(flat.sum())}/{st.n_windows}",
+        E_flat_min=repr(e_flat),
+        symmetry_error=f"{j.symmetry_error:.4g}",
+        symmetry_pairs=j.symmetry_pairs,
+        join_error=f"{j.join_error:.4g}",
+        exchange_acceptance=(f"{st.XCH[:, 1].sum() / st.XCH[:, 0].sum():.3g}" if st.XCH[:, 0].sum() else "nan"),
+        wl_tm_difference=f"{j.wl_tm_difference:.4g}",
+        tm_chi2=f"{j.tm_chi2:.4g}",
+        estimator=estimator,
+        field_drift=f"{max(drift_h, float(st.meta.get('field_drift', 0.0))):.3g}",
+        field_resyncs=int(st.meta.get("resyncs", 0)),
+        energy_drift=f"{drift_E:.3g}",
+        resumed=resumed,
+    )
+    return DOS.from_ln_g(j.E_k, j.ln_g_k, N, h)

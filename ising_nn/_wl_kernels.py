@@ -1,0 +1,275 @@
+"""Numba kernels of the Wang-Landau sampler: one window's random walk, the parallel chunk, greedy descents.
+
+State of window ``w`` (all arrays; the Python driver in :mod:`ising_nn.wanglandau` owns them):
+
+- ``s`` int8 ``(N,)``, ``h`` float64 ``(N,)``: spins and their local fields (:mod:`ising_nn._fields`).
+- the window's own bins (a slice of flat arrays): ``lng`` float64 running ln g; ``hist`` int64 visits since
+  the last reset; ``vis`` uint8 bins visited at least once (bins never visited have no known states and are
+  left out of the flatness test, so gaps between levels and the unknown low end do not stall it).
+- ``rng`` uint64 ``(4,)``: the window's xoshiro256** stream.
+- ``ist`` int64 ``(NI,)`` and ``fst`` float64 ``(NF,)``: the scalars, at the indices ``I_*`` and ``F_*``.
+
+Bins: the global bin of energy ``E`` is ``k = round(E / w - align / 2)`` with ties rounded away from zero, so
+that ``k(-E) = -k(E)`` (``align = 0``: a bin centred on E = 0) or ``-k(E) - 1`` (``align = 1``: a bin edge at
+0). Window ``w`` holds global bins ``ist[I_B0] + 0 .. ist[I_B0] + n_w - 1``. Bin centre: ``(k + align/2) w``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from ._fields import _flip
+from ._prefetch import prefetch
+from ._rng import randbelow, uniform
+
+__all__ = ["wl_chunk", "run_window", "kglob", "NI", "NF", "NQ"]
+
+# integer state slots
+(I_K, I_LO, I_HI, I_STAGE, I_STEPS, I_ATT, I_ACC, I_SINCE, I_NVIS, I_FLOOR, I_CEIL, I_READ, I_NEXT, I_B0,
+ I_OVER) = range(15)
+NI = 15
+# float state slots
+F_E, F_LNF = range(2)
+NF = 2
+# params (float64): bin width, flatness, final ln f; iparams (int64): align, check interval, mode, band D of
+# the proposal counts (bins a flip can jump)
+P_W, P_FLAT, P_LNF_FINAL = range(3)
+Q_ALIGN, Q_CHECK, Q_MODE, Q_BAND = range(4)
+NQ = 4
+# stages
+HALVING, ONE_OVER_T, DONE = 0, 1, 2
+# modes: 0 = kept fields (ours); 1 = recompute h_i at every attempt, column read strided (the authors');
+# 2 = recompute with the transposed copy (contiguous reads) -- the baselines of the benchmark.
+MODE_FIELDS, MODE_RECOMPUTE, MODE_RECOMPUTE_T = 0, 1, 2
+
+
+@nb.njit(cache=True, inline="always")
+def kglob(E, w, align):
+    """Global bin index of energy ``E`` (symmetric rounding, see the module docstring)."""
+    x = E / w
+    if align == 0:
+        if x >= 0.0:
+            return np.int64(math.floor(x + 0.5))
+        return -np.int64(math.floor(-x + 0.5))
+    if x >= 0.0:
+        return np.int64(math.floor(x))
+    return -np.int64(math.floor(-x)) - 1
+
+
+@nb.njit(cache=True, inline="always")
+def _dist(k, lo, hi):
+    if k < lo:
+        return lo - k
+    if k > hi:
+        return k - hi
+    return 0
+
+
+@nb.njit(cache=True)
+def _flat(hist, vis, lo, hi, flatness):
+    n = 0
+    tot = 0.0
+    mn = np.int64(1) << 62
+    for b in range(lo, hi + 1):
+        if vis[b]:
+            n += 1
+            tot += hist[b]
+            if hist[b] < mn:
+                mn = hist[b]
+    return n > 0 and mn > 0 and mn >= flatness * tot / n
+
+
+@nb.njit(cache=True, fastmath=True)
+def _field_recompute(mode, g, l, s, buffer, bufferT, sizes, bond_off, spin_off):
+    # The baseline: O(fan-in + fan-out) work per attempt. fastmath lets LLVM vectorise the float32 sums,
+    # which only makes the baseline faster (a conservative speed-up ratio).
+    n_mat = sizes.shape[0] - 1
+    i = g - spin_off[l]
+    acc = np.float32(0.0)
+    if l < n_mat:
+        n_out = sizes[l + 1]
+        row = bond_off[l] + i * n_out
+        b = spin_off[l + 1]
+        for j in range(n_out):
+            acc += buffer[row + j] * np.float32(s[b + j])
+    if l > 0:
+        n_prev = sizes[l - 1]
+        n_l = sizes[l]
+        a = spin_off[l - 1]
+        if mode == MODE_RECOMPUTE:
+            base = bond_off[l - 1] + i
+            for k in range(n_prev):
+                acc += buffer[base + k * n_l] * np.float32(s[a + k])
+        else:
+            row = bond_off[l - 1] + i * n_prev
+            for k in range(n_prev):
+                acc += bufferT[row + k] * np.float32(s[a + k])
+    return np.float64(acc)
+
+
+@nb.njit(cache=True, inline="always")
+def _prefetch_rows(g, layer_idx, buffer, bufferT, sizes, bond_off, spin_off):
+    # first two cache lines of each row the flip of spin g would read; the hardware prefetcher does the rest
+    l = layer_idx[g]
+    i = g - spin_off[l]
+    if l < sizes.shape[0] - 1:
+        r = bond_off[l] + i * sizes[l + 1]
+        for q in range(0, min(sizes[l + 1], 128), 16):
+            prefetch(buffer, r + q)
+    if l > 0:
+        r = bond_off[l - 1] + i * sizes[l - 1]
+        for q in range(0, min(sizes[l - 1], 128), 16):
+            prefetch(bufferT, r + q)
+
+
+@nb.njit(cache=True)
+def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, buffer, bufferT, sizes, bond_off, spin_off,
+               layer_idx, params, iparams):
+    """Advance one window by ``n_att`` attempts (or until its ln f reaches the final value).
+
+    Besides the Wang-Landau walk, every proposal inside the window is counted in ``cm`` (int64,
+    ``(n_w * (2 D + 1),)``, row ``k`` = current bin, column ``D + kn - k`` = proposed bin): the transition-
+    matrix (broad-histogram) estimator of :mod:`ising_nn._wl_tm` turns these into ln g.
+    """
+    N = s.shape[0]
+    n_mat = sizes.shape[0] - 1
+    w = params[P_W]
+    flatness = params[P_FLAT]
+    lnf_final = params[P_LNF_FINAL]
+    b0 = ist[I_B0]
+    align = iparams[Q_ALIGN]
+    check = iparams[Q_CHECK]
+    mode = iparams[Q_MODE]
+    D = iparams[Q_BAND]
+    nd = 2 * D + 1
+    over = ist[I_OVER]
+    k = ist[I_K]
+    lo = ist[I_LO]
+    hi = ist[I_HI]
+    stage = ist[I_STAGE]
+    steps = ist[I_STEPS]
+    att = ist[I_ATT]
+    acc = ist[I_ACC]
+    since = ist[I_SINCE]
+    nvis = ist[I_NVIS]
+    floor_hits = ist[I_FLOOR]
+    ceil_hits = ist[I_CEIL]
+    nread = ist[I_READ]
+    g_next = ist[I_NEXT]
+    E = fst[F_E]
+    lnf = fst[F_LNF]
+    for _ in range(n_att):
+        if stage == DONE:
+            break
+        # The candidate of the next attempt is drawn one attempt ahead so that its rows can be prefetched
+        # while this attempt runs (a negative I_NEXT means none drawn yet).
+        g = g_next if g_next >= 0 else randbelow(rng, N)
+        g_next = randbelow(rng, N)
+        if mode == MODE_FIELDS:
+            _prefetch_rows(g_next, layer_idx, buffer, bufferT, sizes, bond_off, spin_off)
+        l = layer_idx[g]
+        if mode == MODE_FIELDS:
+            hg = h[g]
+        else:
+            hg = _field_recompute(mode, g, l, s, buffer, bufferT, sizes, bond_off, spin_off)
+        fan = (sizes[l + 1] if l < n_mat else 0) + (sizes[l - 1] if l > 0 else 0)
+        if mode != MODE_FIELDS:
+            nread += fan
+        En = E + 2.0 * s[g] * hg
+        kn = kglob(En, w, align) - b0
+        att += 1
+        if k < lo or k > hi:
+            # Walk into the window: accept any move that does not take the walker farther away.
+            if _dist(kn, lo, hi) <= _dist(k, lo, hi):
+                if mode == MODE_FIELDS:
+                    _flip(l, g - spin_off[l], buffer, bufferT, sizes, bond_off, spin_off, s, h)
+                    nread += fan
+                else:
+                    s[g] = -s[g]
+                E = En
+                k = kn
+                acc += 1
+                if lo <= k <= hi and vis[k] == 0:
+                    vis[k] = 1
+                    nvis += 1
+                    lng[k] = 0.0
+            continue
+        d = kn - k
+        if -D <= d <= D:
+            cm[k * nd + D + d] += 1
+        else:
+            over += 1
+        if kn < lo:
+            floor_hits += 1
+        elif kn > hi:
+            ceil_hits += 1
+        else:
+            if vis[kn] == 0:
+                # First visit: start from the ln g of the bin the walker comes from (an extrapolation along
+                # the slope behind it was tried: over multi-bin jumps it can overshoot by 1e5 and trap the
+                # walker for good).
+                lng[kn] = lng[k]
+                vis[kn] = 1
+                nvis += 1
+                for b in range(lo, hi + 1):
+                    hist[b] = 0
+            dl = lng[k] - lng[kn]
+            if dl >= 0.0 or uniform(rng) < math.exp(dl):
+                if mode == MODE_FIELDS:
+                    _flip(l, g - spin_off[l], buffer, bufferT, sizes, bond_off, spin_off, s, h)
+                    nread += fan
+                else:
+                    s[g] = -s[g]
+                E = En
+                k = kn
+                acc += 1
+        lng[k] += lnf
+        hist[k] += 1
+        steps += 1
+        since += 1
+        if since >= check:
+            since = 0
+            if stage == HALVING and _flat(hist, vis, lo, hi, flatness):
+                lnf *= 0.5
+                for b in range(lo, hi + 1):
+                    hist[b] = 0
+                if lnf * steps < nvis:  # ln f < 1/t with t = steps / bins: switch to 1/t
+                    stage = ONE_OVER_T
+            if stage == ONE_OVER_T:
+                lnf = nvis / steps
+                if lnf <= lnf_final:
+                    stage = DONE
+    ist[I_K] = k
+    ist[I_STAGE] = stage
+    ist[I_STEPS] = steps
+    ist[I_ATT] = att
+    ist[I_ACC] = acc
+    ist[I_SINCE] = since
+    ist[I_NVIS] = nvis
+    ist[I_FLOOR] = floor_hits
+    ist[I_CEIL] = ceil_hits
+    ist[I_READ] = nread
+    ist[I_NEXT] = g_next
+    ist[I_OVER] = over
+    fst[F_E] = E
+    fst[F_LNF] = lnf
+
+
+@nb.njit(cache=True, parallel=True)
+def wl_chunk(n_att, order, boff, S, Hf, LNG, HIST, VIS, CM, RNG, IST, FST, buffer, bufferT, sizes, bond_off,
+             spin_off, layer_idx, params, iparams):
+    """Advance every window ``w`` by ``n_att[w]`` attempts, windows in parallel (independent streams).
+
+    ``order`` (int64, (W,)) is the order in which ``prange`` hands out the windows; window ``w`` owns
+    ``LNG[boff[w]:boff[w + 1]]`` (likewise ``HIST``, ``VIS``; ``CM`` with 2 D + 1 entries per bin).
+    """
+    nd = 2 * iparams[Q_BAND] + 1
+    for j in nb.prange(S.shape[0]):
+        w = order[j]
+        a = boff[w]
+        b = boff[w + 1]
+        run_window(n_att[w], S[w], Hf[w], LNG[a:b], HIST[a:b], VIS[a:b], CM[a * nd : b * nd], RNG[w], IST[w],
+                   FST[w], buffer, bufferT, sizes, bond_off, spin_off, layer_idx, params, iparams)

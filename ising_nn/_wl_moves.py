@@ -1,0 +1,88 @@
+"""Moves between chunks of the Wang-Landau walk: replica exchange, greedy descents, field re-verification."""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+
+from ._fields import _flip, energy_from_fields, init_fields
+from ._rng import uniform
+from ._wl_kernels import F_E, I_B0, I_HI, I_K
+
+__all__ = ["exchange", "descend_many", "fields_many"]
+
+
+@nb.njit(cache=True)
+def exchange(parity, by_energy, boff, S, Hf, LNG, VIS, IST, FST, rngx, counts):
+    """Replica exchange between neighbouring windows (pairs ``parity``, ``parity + 2``, ... of ``by_energy``).
+
+    Walkers ``a`` (at global bin ``x_a``) and ``b`` swap configurations with probability
+    ``min(1, g_a(x_a) g_b(x_b) / (g_a(x_b) g_b(x_a)))`` (each window's running ln g), which keeps every
+    window's multicanonical distribution; it lets a walker confined to a narrow low-energy window receive
+    configurations from other valleys. ``counts`` (W - 1, 2) int64: attempted and accepted swaps per pair.
+    """
+    W = by_energy.shape[0]
+    N = S.shape[1]
+    for p in range(parity, W - 1, 2):
+        a = by_energy[p]
+        b = by_energy[p + 1]
+        ka = IST[a, I_K]
+        kb = IST[b, I_K]
+        if ka < 0 or ka > IST[a, I_HI] or kb < 0 or kb > IST[b, I_HI]:
+            continue  # a walker still walking into its window
+        a_in_b = IST[a, I_B0] + ka - IST[b, I_B0]
+        b_in_a = IST[b, I_B0] + kb - IST[a, I_B0]
+        if a_in_b < 0 or a_in_b > IST[b, I_HI] or b_in_a < 0 or b_in_a > IST[a, I_HI]:
+            continue
+        if VIS[boff[b] + a_in_b] == 0 or VIS[boff[a] + b_in_a] == 0:
+            continue
+        counts[p, 0] += 1
+        la = LNG[boff[a] : boff[a + 1]]
+        lb = LNG[boff[b] : boff[b + 1]]
+        ln_acc = la[ka] + lb[kb] - la[b_in_a] - lb[a_in_b]
+        if ln_acc >= 0.0 or uniform(rngx) < math.exp(ln_acc):
+            counts[p, 1] += 1
+            for i in range(N):
+                t8 = S[a, i]
+                S[a, i] = S[b, i]
+                S[b, i] = t8
+                t = Hf[a, i]
+                Hf[a, i] = Hf[b, i]
+                Hf[b, i] = t
+            t = FST[a, F_E]
+            FST[a, F_E] = FST[b, F_E]
+            FST[b, F_E] = t
+            IST[a, I_K] = b_in_a
+            IST[b, I_K] = a_in_b
+
+
+@nb.njit(cache=True, parallel=True)
+def descend_many(S, Hf, E_out, buffer, bufferT, sizes, bond_off, spin_off, max_sweeps):
+    """Greedy zero-temperature descents from the rows of ``S`` (in place), in parallel.
+
+    Sequential sweeps flip every spin with ``s_i h_i < 0`` (dE < 0) until a sweep flips none. Writes the
+    final fields into ``Hf`` and energies into ``E_out`` (float64, (R,)).
+    """
+    for r in nb.prange(S.shape[0]):
+        s = S[r]
+        h = Hf[r]
+        init_fields(buffer, sizes, bond_off, spin_off, s, h)
+        for _ in range(max_sweeps):
+            nflip = 0
+            for l in range(sizes.shape[0]):
+                base = spin_off[l]
+                for i in range(sizes[l]):
+                    if s[base + i] * h[base + i] < 0.0:
+                        _flip(l, i, buffer, bufferT, sizes, bond_off, spin_off, s, h)
+                        nflip += 1
+            if nflip == 0:
+                break
+        E_out[r] = energy_from_fields(s, h)
+
+
+@nb.njit(cache=True, parallel=True)
+def fields_many(S, Hf, buffer, sizes, bond_off, spin_off):
+    """Fresh fields for every row of ``S`` (in parallel) -- the checkpoint re-verification."""
+    for r in nb.prange(S.shape[0]):
+        init_fields(buffer, sizes, bond_off, spin_off, S[r], Hf[r])

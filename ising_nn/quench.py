@@ -1,0 +1,260 @@
+"""Low-energy search: the ground-state energy ``E_0`` and the span ``W = 2 |E_0|`` of realisable energies.
+
+Methods
+-------
+``"authors"``
+    The authors' quench (dnnising.h): from all spins +1, pick a layer uniformly among the L + 1, a spin
+    uniformly in it, recompute its local field from both neighbouring layers (O(fan-in + fan-out)) and flip
+    it if that lowers the energy; ``steps`` attempts (default 1,000,000). The baseline.
+``"single"``
+    The same random single-spin descent with a local field kept for every spin: dE = 2 s_i h_i in O(1),
+    fields updated on accepted flips only; runs until no single flip lowers the energy (or ``steps``).
+``"layer"``
+    Layer-parallel greedy descent: spins in a layer do not interact and even layers couple only to odd
+    ones, so all even layers align to their fields at once, then all odd layers, until nothing changes.
+    Every half-sweep minimises the energy exactly over half the spins, so E never rises. Fields are kept
+    and updated from the flipped spins only, so a half-sweep costs its flips, not a pass over the
+    couplings. Restart 0 starts from all +1 (as the authors), further restarts from random spins.
+``"anneal"``
+    Batched restarts annealed with heat-bath layer updates at geometrically falling temperature (in units
+    of each layer's typical local field, from ``t_start`` to ``t_end``): while many spins change, R
+    replicas at once as ``(R, n_l)`` matrices (float32 BLAS matrix products); once few do, one replica
+    at a time with kept fields; each ends in the greedy layer descent and the best is returned. The best
+    estimate of ``E_0``.
+
+The chain of layers is bipartite, so flipping every odd layer (:func:`mirror`) maps E to -E: g(E) = g(-E),
+the highest energy is ``-E_0`` and the span of realisable energies is exactly ``W = 2 |E_0|``. With ``E_0``
+from a search (an upper bound on the true ground-state energy), ``width`` is a lower bound on ``W``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _quench_methods as _m
+from .couplings import Couplings
+from .errors import IsingNNError
+
+__all__ = ["QuenchResult", "quench", "mirror", "METHODS"]
+
+METHODS = ("anneal", "layer", "single", "authors")
+
+
+@dataclass(frozen=True, eq=False)
+class QuenchResult:
+    """Outcome of :func:`quench`.
+
+    Attributes
+    ----------
+    energy : float
+        Energy of ``spins``, recomputed from scratch with :meth:`Couplings.energy`.
+    energy_per_spin : float
+    n_spins : int
+    seconds : float
+        Wall time of the search (to its last check; the final energy recomputation excluded).
+    method : str
+    spins : ndarray, shape (N,), int8
+        The lowest configuration found.
+    width : float
+        ``2 |energy|``: the span of realisable energies if ``energy`` is the ground state, else a lower bound.
+    seed : int
+    restarts : int
+        Restarts (replicas) completed.
+    steps : int
+        Single-spin attempts (``authors``, ``single``); 0 for the layer methods.
+    sweeps : int
+        Full sweeps of all layers, summed over restarts (``layer``, ``anneal``); 0 otherwise.
+    flips : int
+        Accepted single-spin flips (``authors``, ``single``); spins changed by the kept-field kernels
+        (greedy and cold heat-bath half-sweeps) otherwise.
+    converged : bool
+        The returned configuration is a local minimum (no single flip lowers it) by the method's own test.
+    stopped_early : bool
+        The time limit cut the search short (or ``target`` was reached).
+    energies_r : ndarray, shape (restarts_done,), float64
+        Final energy of every restart (as tracked by the method, in float32/float64 arithmetic).
+    trace_t, trace_E : ndarray, float64
+        Seconds since the start and the best energy so far, at every check.
+    model : str
+    """
+
+    energy: float
+    energy_per_spin: float
+    n_spins: int
+    seconds: float
+    method: str
+    spins: np.ndarray
+    width: float
+    seed: int
+    restarts: int
+    steps: int
+    sweeps: int
+    flips: int
+    converged: bool
+    stopped_early: bool
+    energies_r: np.ndarray
+    trace_t: np.ndarray
+    trace_E: np.ndarray
+    model: str = ""
+
+    @property
+    def width_per_spin(self) -> float:
+        return self.width / self.n_spins
+
+    def summary(self) -> dict:
+        """JSON-ready scalars (no spins, no trace)."""
+        keys = ("energy", "energy_per_spin", "n_spins", "seconds", "method", "width", "seed", "restarts",
+                "steps", "sweeps", "flips", "converged", "stopped_early", "model")
+        d = {k: getattr(self, k) for k in keys}
+        d["width_per_spin"] = self.width_per_spin
+        return d
+
+
+def mirror(c: Couplings, s: np.ndarray) -> np.ndarray:
+    """Flip every odd layer: every bond joins an even and an odd layer, so ``E(mirror(s)) = -E(s)``."""
+    s = np.array(c._check_spins(s), copy=True)
+    for l, v in enumerate(c.split(s)):
+        if l % 2:
+            v *= -1
+    return s
+
+
+# ---------------------------------------------------------------- public entry point
+def _check_int(name, v, lo):
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise IsingNNError(f"{name} must be an integer >= {lo}, got {v!r}")
+    return int(v)
+
+
+def _check_float(name, v):
+    if v is None:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise IsingNNError(f"{name} must be a finite number, got {v!r}") from None
+    if not np.isfinite(x) or isinstance(v, bool):
+        raise IsingNNError(f"{name} must be a finite number, got {v!r}")
+    return x
+
+
+def quench(
+    c: Couplings,
+    method: str = "anneal",
+    *,
+    restarts: int | None = None,
+    seed: int = 0,
+    time_limit: float | None = None,
+    steps: int | None = None,
+    sweeps: int | None = None,
+    target: float | None = None,
+    batch: int = 32,
+    t_start: float = 2.0,
+    t_end: float = 0.05,
+    switch: float = 0.05,
+    progress: bool = False,
+) -> QuenchResult:
+    """Search for the lowest energy of the couplings ``c``.
+
+    Parameters
+    ----------
+    c : Couplings
+    method : {"anneal", "layer", "single", "authors"}
+    restarts : int, optional
+        Independent starts (default 1; ``anneal``: 32, run ``batch`` at a time, or with a
+        ``time_limit`` as many batches as fit). ``result.restarts`` counts those done.
+    seed : int
+        Seed of every random choice (numpy Generator); the same seed gives the same result (unless a
+        time limit or a target cuts the run at a point that depends on the clock).
+    time_limit : float, optional
+        Seconds; checked between chunks of 65,536 single-spin attempts or between half-sweeps. When it
+        passes, the annealing gives its current replica one greedy sweep and stops. ``stopped_early``
+        tells.
+    steps : int, optional
+        Single-spin attempts per restart: ``authors`` default 1,000,000; ``single`` default: until a
+        local minimum. For ``layer``: the most greedy sweeps (default 10,000).
+    sweeps : int, optional
+        ``anneal``: heat-bath sweeps of the schedule per replica (default 200).
+    target : float, optional
+        Stop as soon as an energy at or below this is reached (for timing benchmarks).
+    batch : int
+        ``anneal``: replicas updated together (rows of the matrix products).
+    t_start, t_end : float
+        ``anneal``: first and last temperature in units of each layer's typical local field.
+    switch : float
+        ``anneal``: once fewer than this fraction of the spins change per sweep, the batch goes on one
+        replica at a time with kept fields (a sweep then costs its flips, not a pass over the couplings).
+        Batches of fewer than 8 replicas use kept fields from the start.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    QuenchResult
+    """
+    if not isinstance(c, Couplings):
+        raise IsingNNError(f"quench needs Couplings, got {type(c).__name__}")
+    if method not in METHODS:
+        raise IsingNNError(f"unknown quench method {method!r}; choose one of {', '.join(METHODS)}")
+    seed = _check_int("seed", seed, 0)
+    restarts = _check_int("restarts", restarts, 1)
+    if restarts is None and not (method == "anneal" and time_limit is not None):
+        restarts = 32 if method == "anneal" else 1
+    steps = _check_int("steps", steps, 1)
+    sweeps = _check_int("sweeps", sweeps, 1)
+    batch = _check_int("batch", batch, 1)
+    time_limit = _check_float("time limit", time_limit)
+    if time_limit is not None and not time_limit > 0:
+        raise IsingNNError(f"time limit must be a positive number of seconds, got {time_limit!r}")
+    target = _check_float("target energy", target)
+    t_start, t_end = _check_float("t_start", t_start), _check_float("t_end", t_end)
+    if not (t_start is not None and t_end is not None and 0 < t_end <= t_start):
+        raise IsingNNError(f"need 0 < t_end <= t_start, got t_start={t_start}, t_end={t_end}")
+    switch = _check_float("switch", switch)
+    if not 0 <= switch <= 1:
+        raise IsingNNError(f"switch must be a fraction in [0, 1], got {switch}")
+
+    rng = np.random.default_rng(seed)
+    if method == "authors":
+        n = steps or 1_000_000
+        tr = _m.Tracker(time_limit, target, n * restarts, progress, "authors quench")
+        out, info = _m.authors(c, rng, restarts, n, tr)
+    elif method == "single":
+        tr = _m.Tracker(time_limit, target, steps and steps * restarts, progress, "single-spin quench")
+        out, info = _m.single(c, rng, restarts, steps, tr)
+    elif method == "layer":
+        tr = _m.Tracker(time_limit, target, None, progress, "layer quench")
+        out, info = _m.layer(c, rng, restarts, steps or 10_000, tr)
+    else:
+        n = sweeps or 200
+        tr = _m.Tracker(time_limit, target, restarts and n * restarts, progress, "anneal")
+        out, info = _m.anneal(c, rng, restarts, n, tr, batch, t_start, t_end, switch, steps or 10_000)
+    seconds = tr.t[-1] if tr.t else 0.0
+    tr.bar.close()
+
+    s = out.best_s
+    energy = float(c.energy(s))
+    return QuenchResult(
+        energy=energy,
+        energy_per_spin=energy / c.n_spins,
+        n_spins=c.n_spins,
+        seconds=seconds,
+        method=method,
+        spins=s,
+        width=2.0 * abs(energy),
+        seed=seed,
+        restarts=len(out.E_r),
+        steps=int(info.get("steps", 0)),
+        sweeps=int(info.get("sweeps", 0)),
+        flips=int(info.get("flips", 0)),
+        converged=out.converged,
+        stopped_early=tr.stopped,
+        energies_r=np.asarray(out.E_r, dtype=np.float64),
+        trace_t=np.array(tr.t),
+        trace_E=np.array(tr.E),
+        model=c.provenance.model,
+    )

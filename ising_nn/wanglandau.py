@@ -1,0 +1,311 @@
+"""Wang-Landau density of states of a layered Ising model: 1/t refinement, parallel windows, replica exchange.
+
+Algorithm (kernels in :mod:`ising_nn._wl_kernels`, set-up in :mod:`ising_nn._wl_state`):
+
+1. Greedy descents from random spins give a low energy ``E_q`` (the ground state is unknown). Output bins
+   (``bins`` over ``[E_q, -E_q]`` or ``bin_width``) are aligned so that ``E_q`` sits at a bin centre and split
+   into an odd number of sampling bins no wider than a typical single-flip |dE| (within a bin the walk is
+   unbiased, so across a much wider bin the entropy gradient would pin the walker to the bin's upper edge).
+   Sampling covers ``[E_q - margin |E_q|, 0]`` plus a few bins above 0; if the walk tries to go below the
+   lowest bin, bins are added between chunks (down to the trivial bound ``-sum |J|``). Bins never visited
+   hold no known states and are not in the output.
+2. The range is cut into overlapping windows (the lowest one three windows wide), each a Wang-Landau walk
+   (moves leaving the window are rejected and counted in the current bin), all in parallel (numba
+   ``prange``), each with its own random stream. Between chunks (~0.05 s) neighbouring windows swap
+   configurations by replica exchange. Runs are reproducible for a given seed and thread count.
+3. Each window: ln f = 1, halved whenever the histogram of its visited bins is flat
+   (``min H >= flatness * mean H``); once ln f < 1/t (t = attempts / bins visited) it follows ln f = 1/t
+   (Belardinelli and Pereyra, PRE 75, 046701 (2007)), so the error keeps falling as ~ t^(-1/2) instead of
+   saturating; a window stops at ``ln_f_final``.
+4. ln g: by default a transition-matrix fit of every proposal counted by every window (:mod:`ising_nn._wl_tm`;
+   no joins needed), else the windows' WL ln g joined on their overlaps (:mod:`ising_nn._wl_join`). The half
+   E <= 0 is mirrored (g(E) = g(-E) exactly: flipping every odd layer maps E to -E; the bins sampled above 0
+   give the symmetry error), summed into output bins and normalised to ``sum_k g(E_k) = 2^N``.
+
+A time limit stops the run between chunks; the header then says ``stop_reason: time limit`` and
+``converged: False``, ``ln_f_final`` says how far the refinement got, ``flat_windows`` how many windows passed
+a flatness test at least once and ``E_flat_min`` the lowest energy such a window covers. On MiniLM
+(N = 16,512) 60 s on 2 cores reach ln f ~ 0.1-0.25 in nearly all windows (bench/RESULTS.md); the low-energy
+tail below ``E_flat_min`` (within ~1-2% of E_min) comes from walks near the deepest minimum found, which have
+not yet gone back and forth, and is only a first estimate.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+
+import numba
+import numpy as np
+
+from ._wl_checkpoint import check_state_shapes, load_state, save_state
+from ._wl_join import degenerate_dos, to_dos
+from ._wl_kernels import (
+    DONE,
+    F_E,
+    F_LNF,
+    I_ATT,
+    I_B0,
+    I_STAGE,
+    P_LNF_FINAL,
+    wl_chunk,
+)
+from ._wl_moves import exchange, fields_many
+from ._wl_state import Arrays, WLState, extend_range, setup_state
+from .couplings import Couplings
+from .dosfile import DOS
+from .errors import IsingNNError
+
+__all__ = ["wang_landau", "DEFAULT_BINS"]
+
+#: Bins over the full range [E_q, -E_q] when neither ``bin_width`` nor ``bins`` is given.
+DEFAULT_BINS = 400
+#: Field drift (relative to the mean |h|) above which the fields are recomputed at a checkpoint.
+RESYNC = 1e-9
+
+
+def _positive(name: str, v, integer: bool = False):
+    ok = isinstance(v, (int, np.integer) if integer else (int, float, np.integer, np.floating))
+    if not ok or isinstance(v, bool) or not math.isfinite(float(v)) or v <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise IsingNNError(f"{name} must be {kind}, got {v!r}")
+    return int(v) if integer else float(v)
+
+
+def _threads(threads) -> int:
+    top = numba.config.NUMBA_NUM_THREADS
+    if threads is None:
+        return top
+    t = _positive("threads", threads, integer=True)
+    if t > top:
+        raise IsingNNError(f"threads must be from 1 to {top} (the cores numba may use), got {t}")
+    return t
+
+
+def wang_landau(
+    c: Couplings,
+    *,
+    bin_width: float | None = None,
+    bins: int | None = None,
+    seed: int = 0,
+    threads: int | None = None,
+    time_limit: float | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    windows: int | None = None,
+    overlap: float = 0.3,
+    flatness: float = 0.8,
+    ln_f_final: float | None = None,
+    max_sweeps: float | None = None,
+    symmetric: bool = True,
+    margin: float = 0.25,
+    start_spins: np.ndarray | None = None,
+    restarts: int | None = None,
+    checkpoint_every: float = 60.0,
+    estimator: str = "tm",
+    refine: int | None = None,
+) -> DOS:
+    """Density of states g(E) by Wang-Landau sampling with the 1/t refinement, windows in parallel.
+
+    Parameters
+    ----------
+    c : Couplings
+    bin_width : float, optional
+        Energy bin width. For integer energies use the level spacing (bins then hold single levels).
+    bins : int, optional
+        Number of bins over the full range ``[E_q, -E_q]`` (``E_q`` the best descent energy); default
+        :data:`DEFAULT_BINS`. Give ``bin_width`` or ``bins``, not both.
+    seed : int
+        Seeds the descents and every window's random stream.
+    threads : int, optional
+        Cores for the windows (default: all numba may use).
+    time_limit : float, optional
+        Seconds for this call, set-up included; the run stops between chunks and says so in the header.
+    checkpoint : path, optional
+        ``.npz`` state written atomically every ``checkpoint_every`` seconds and at the end.
+    resume : bool
+        Continue from ``checkpoint`` if it exists (binning, windows and seed come from it); start afresh if not.
+    progress : bool
+        tqdm progress bar on stderr.
+    windows : int, optional
+        Number of energy windows (default: one per ~16 sampling bins of the sampled range, at least
+        ``threads``, at most what 1.5 GB of spins and fields allow; the lowest window is 3 windows wide).
+    overlap : float in (0, 1)
+        Fraction of a window shared with each neighbour.
+    flatness : float in (0, 1)
+        Histogram flatness ``min H / mean H`` that halves ln f.
+    ln_f_final : float, optional
+        A window stops when its ln f (= 1/t in the last stage) reaches this. Default 1e-6, or 1e-10 under a
+        time limit (use the time given).
+    max_sweeps : float, optional
+        Stop after this many attempts per window, in units of N (deterministic, for tests and benchmarks).
+    symmetric : bool
+        Sample E <= 0 and mirror (default); ``False`` samples the whole range and only reports the symmetry
+        error (a check of the sampler).
+    margin : float
+        Initial bins below ``E_q`` as a fraction of ``|E_q|`` (more are added if the walk reaches them).
+    start_spins : ndarray, shape (N,), optional
+        A low-energy configuration (e.g. from :func:`ising_nn.quench.quench`) to start the lowest windows.
+    restarts : int, optional
+        Greedy descents for the range (default: 2 to 16 by size).
+    checkpoint_every : float
+        Seconds between checkpoints.
+    estimator : {"tm", "wl"}
+        ln g from the transition-matrix fit of all proposals (default; see :mod:`ising_nn._wl_tm`) or from the
+        Wang-Landau ln g of the windows joined on their overlaps. Both are computed; the header reports
+        their mean difference.
+    refine : int, optional
+        Sampling bins per output bin (odd; default: enough that a sampling bin is no wider than a typical
+        single-flip |dE|).
+
+    Returns
+    -------
+    DOS
+        Bins with states, ``ln g`` natural log normalised to ``sum_k g(E_k) = 2^N``; the header has the
+        model, sizes, parameters, seed, diagnostics (symmetry and join errors, field drift) and provenance.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(c, Couplings):
+        raise IsingNNError(f"wang_landau needs Couplings, got {type(c).__name__}")
+    if bin_width is not None and bins is not None:
+        raise IsingNNError("give either bin_width or bins, not both")
+    if bin_width is not None:
+        bin_width = _positive("bin_width", bin_width)
+    bins = DEFAULT_BINS if bins is None else _positive("bins", bins, integer=True)
+    if bins < 2:
+        raise IsingNNError(f"bins must be at least 2, got {bins}")
+    thr = _threads(threads)
+    if time_limit is not None:
+        time_limit = _positive("time_limit", time_limit)
+    if max_sweeps is not None:
+        max_sweeps = _positive("max_sweeps", max_sweeps)
+    if windows is not None:
+        windows = _positive("windows", windows, integer=True)
+    if ln_f_final is None:
+        ln_f_final = 1e-6 if time_limit is None else 1e-10
+    ln_f_final = _positive("ln_f_final", ln_f_final)
+    if not 0.0 < float(overlap) < 1.0 or not 0.0 < float(flatness) < 1.0:
+        raise IsingNNError(f"overlap and flatness must be in (0, 1), got {overlap!r} and {flatness!r}")
+    if not float(margin) >= 0.0:
+        raise IsingNNError(f"margin must be >= 0, got {margin!r}")
+    if estimator not in ("tm", "wl"):
+        raise IsingNNError(f"estimator must be 'tm' or 'wl', got {estimator!r}")
+    if refine is not None:
+        refine = _positive("refine", refine, integer=True)
+    if resume and checkpoint is None:
+        raise IsingNNError("resume needs a checkpoint path")
+    seed = int(seed)
+    if restarts is None:
+        restarts = int(np.clip(1e8 / max(c.n_bonds, 1), 2, 16))
+
+    prev_threads = numba.get_num_threads()
+    numba.set_num_threads(thr)
+    try:
+        a = Arrays.of(c)
+        resumed = bool(resume and checkpoint is not None and os.path.exists(checkpoint))
+        if resumed:
+            st = load_state(checkpoint, c)
+            check_state_shapes(st, c.n_spins)
+            st.params[P_LNF_FINAL] = ln_f_final
+            st.IST[(st.IST[:, I_STAGE] == DONE) & (st.FST[:, F_LNF] > ln_f_final), I_STAGE] = 1
+        else:
+            st = setup_state(c, a, bin_width=bin_width, bins=bins, seed=seed, windows=windows, threads=thr,
+                             overlap=float(overlap), flatness=float(flatness), ln_f_final=ln_f_final,
+                             symmetric=bool(symmetric), margin=float(margin), start_spins=start_spins,
+                             restarts=int(restarts), refine=refine)
+            if not isinstance(st, WLState):
+                return degenerate_dos(c, seed, time.perf_counter() - t0)
+        reason = _run(st, a, c.n_spins, t0, time_limit, max_sweeps, checkpoint, checkpoint_every, progress)
+        drift_h, drift_E = _verify(st, a)
+        if checkpoint is not None:
+            save_state(st, checkpoint)
+    finally:
+        numba.set_num_threads(prev_threads)
+    return to_dos(c, st, reason, resumed, drift_h, drift_E, time.perf_counter() - t0, estimator)
+
+
+def _run(st: WLState, a: Arrays, N: int, t0: float, time_limit, max_sweeps, checkpoint, every, progress) -> str:
+    """Advance all windows chunk by chunk until converged, out of sweeps or out of time."""
+    from tqdm import tqdm
+
+    chunk = int(st.meta["chunk"])
+    lnf_final = float(st.params[P_LNF_FINAL])
+    sec_per_att = None
+    last_ckpt = time.perf_counter()
+    ran = 0
+    by_energy = np.argsort(st.IST[:, I_B0], kind="stable")
+    bar = tqdm(total=100, unit="%", desc="wang-landau", disable=not progress, file=sys.stderr, leave=False)
+    try:
+        while True:
+            active = st.IST[:, I_STAGE] != DONE
+            if not active.any():
+                return "converged"
+            n = np.where(active, chunk, 0).astype(np.int64)
+            if max_sweeps is not None:
+                n = np.minimum(n, np.maximum(int(max_sweeps * N) - st.IST[:, I_ATT], 0))
+                if not n.any():
+                    return "max sweeps"
+            if time_limit is not None and sec_per_att is not None:
+                left = time_limit - (time.perf_counter() - t0)
+                cap = int(left / sec_per_att)
+                if cap < 1:
+                    return "time limit"
+                n = np.minimum(n, cap)
+            t1 = time.perf_counter()
+            wl_chunk(n, *st.kernel_args(), *a.args(), st.params, st.iparams)
+            if st.n_windows > 1:
+                exchange(int(st.meta["chunks"]) % 2, by_energy, st.boff, st.S, st.Hf, st.LNG, st.VIS, st.IST,
+                         st.FST, st.RNGX, st.XCH)
+            dt = time.perf_counter() - t1
+            ran += 1
+            if n.max() > 0 and ran > 1:  # the first chunk includes compilation
+                sec_per_att = dt / n.max()
+            elif n.max() > 0:
+                sec_per_att = dt / n.max() / 4
+            st.meta["elapsed"] = float(st.meta["elapsed"]) + dt
+            st.meta["chunks"] = int(st.meta["chunks"]) + 1
+            if extend_range(st):
+                by_energy = np.argsort(st.IST[:, I_B0], kind="stable")
+            if checkpoint is not None and time.perf_counter() - last_ckpt > every:
+                _verify(st, a)
+                save_state(st, checkpoint)
+                last_ckpt = time.perf_counter()
+            lnf = st.FST[:, F_LNF]
+            conv = float(np.mean(np.clip(np.log(lnf) / math.log(lnf_final), 0.0, 1.0)))
+            frac = conv if time_limit is None else max(conv, (time.perf_counter() - t0) / time_limit)
+            bar.n = min(100, int(100 * frac))
+            bar.set_postfix(lnf=f"{lnf.max():.1e}", sweeps=f"{st.IST[:, I_ATT].sum() / N:.3g}",
+                            E_min=f"{st.FST[:, F_E].min():.6g}", refresh=False)
+            bar.refresh()
+    finally:
+        bar.close()
+
+
+def _verify(st: WLState, a: Arrays, sample: int = 4) -> tuple[float, float]:
+    """Max |h - fresh h| and |E - fresh E| over up to ``sample`` windows: the drift of the bookkeeping.
+
+    Each check costs a pass over all couplings per window, so a few windows are checked (rotating from one
+    checkpoint to the next; all windows drift alike). Fields are float64 updated by exact +-2 J, so the drift
+    stays ~1e-12 (tested); should it ever exceed ``RESYNC`` relative to the mean |h|, the fresh fields and
+    energies replace the running ones (counted in ``meta['resyncs']``). ``meta['field_drift']`` keeps the
+    largest drift seen.
+    """
+    W = st.n_windows
+    start = int(st.meta.get("verified", 0))
+    idx = np.unique((start + np.arange(min(sample, W)) * max(1, W // sample)) % W)
+    st.meta["verified"] = start + 1
+    S = st.S[idx]
+    fresh = np.empty(S.shape)
+    fields_many(S, fresh, a.buffer, a.sizes, a.bond_off, a.spin_off)
+    E_fresh = -0.5 * np.einsum("wi,wi->w", S.astype(np.float64), fresh)
+    dh = float(np.abs(fresh - st.Hf[idx]).max())
+    dE = float(np.abs(E_fresh - st.FST[idx, F_E]).max())
+    st.meta["field_drift"] = max(float(st.meta.get("field_drift", 0.0)), dh)
+    if dh > RESYNC * max(float(np.abs(fresh).mean()), 1e-300):
+        st.Hf[idx] = fresh
+        st.FST[idx, F_E] = E_fresh
+        st.meta["resyncs"] = int(st.meta.get("resyncs", 0)) + 1
+    return dh, dE

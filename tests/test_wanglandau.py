@@ -1,0 +1,209 @@
+"""Wang-Landau (ising_nn.wanglandau) against exact densities of states, and its kernels against the reference.
+
+Statistical checks: each comparison runs K independent seeds with the same effort and forms, per bin, the
+t-statistic of the mean deviation from the exact ln g, ``t_b = mean_b / (sd_b / sqrt(K))``. For an unbiased
+sampler with roughly normal errors each ``t_b^2`` follows F(1, K-1), mean (K-1)/(K-3) = 1.67 for K = 6, and
+the mean over B ~ 10-40 bins (correlated through the common normalisation) stays within ~1-2 of it. We
+assert ``mean_b t_b^2 < 8``: a bias of only a few standard errors per bin fails it (a bias of 0.05 in ln g
+with the ~0.01 run-to-run spread seen here gives ~150), while chance alone does not.
+"""
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from ising_nn._wl_kernels import F_E, I_B0, I_HI, I_K, Q_ALIGN, Q_BAND, kglob, wl_chunk
+from ising_nn._wl_moves import exchange
+from ising_nn._wl_state import Arrays, setup_state
+from ising_nn.couplings import Couplings
+from ising_nn.errors import IsingNNError
+from ising_nn.exact import bin_levels, chain_dos, enumerate_dos, transfer_matrix_dos
+from ising_nn.reference import ref_energy, ref_fields, ref_run_window
+from ising_nn.wanglandau import wang_landau
+
+K_SEEDS = 6
+T2_BOUND = 8.0
+REQUIRED = ("model", "n_spins", "n_bonds", "bin_width", "seed", "method", "sweeps", "ln_f_final", "time",
+            "symmetry_error", "stop_reason", "converged", "family", "shuffle")
+
+
+def _net(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    return Couplings.from_matrices([rng.normal(size=(a, b)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])])
+
+
+def _int_net(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    return Couplings.from_matrices(
+        [rng.choice(np.array([-1, 1], np.float32), size=(a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    )
+
+
+def _t2(c, levels, **kw):
+    """Mean over bins of t^2 of the deviation from the exact ln g over K_SEEDS runs (module docstring)."""
+    dev = []
+    for seed in range(K_SEEDS):
+        d = wang_landau(c, seed=seed, progress=False, **kw)
+        E_b, g_b = bin_levels(levels, d.E_k, d.bin_width)
+        np.testing.assert_allclose(E_b, d.E_k, atol=1e-9 * max(1.0, abs(d.E_min)))  # every level found
+        dev.append(d.ln_g_k - g_b)
+    dev = np.array(dev)
+    m, sd = dev.mean(axis=0), dev.std(axis=0, ddof=1)
+    return float(np.mean(m**2 / (sd**2 / K_SEEDS))), float(np.abs(m).max()), d
+
+
+@pytest.mark.parametrize("estimator", ["tm", "wl"])
+def test_matches_enumeration_real_couplings(estimator):
+    c = _net([3, 4, 4, 3], seed=7)
+    t2, worst, d = _t2(c, enumerate_dos(c), bins=24, ln_f_final=1e-5, estimator=estimator)
+    assert t2 < T2_BOUND
+    assert worst < 0.05
+    assert d.header["estimator"] == estimator
+
+
+def test_matches_enumeration_with_several_windows_and_exchanges():
+    c = _net([4, 4, 4, 4, 4], seed=8)  # N = 20
+    t2, worst, d = _t2(c, enumerate_dos(c), bins=60, windows=3, ln_f_final=1e-5)
+    assert int(d.header["windows"]) == 3
+    assert t2 < T2_BOUND and worst < 0.05
+
+
+def test_matches_transfer_matrix_of_deeper_integer_network():
+    c = _int_net([3] * 12, seed=9)  # 36 spins, energies on a lattice of spacing 4
+    levels = transfer_matrix_dos(c)
+    spacing = float(np.min(np.diff(levels.E)))
+    t2, worst, d = _t2(c, levels, bin_width=spacing, ln_f_final=1e-5)
+    assert float(d.header["bin_width"]) == spacing and d.header["sampling_bin_width"] == d.header["bin_width"]
+    assert t2 < T2_BOUND and worst < 0.1
+
+
+def test_matches_binomial_chain():
+    signs = np.random.default_rng(1).choice([-1.0, 1.0], 15)
+    c = Couplings.from_matrices([np.full((1, 1), 1.5 * s, np.float32) for s in signs])  # 16 spins in a row
+    t2, worst, _ = _t2(c, chain_dos(c), bin_width=3.0, ln_f_final=1e-5)
+    assert t2 < T2_BOUND and worst < 0.05
+
+
+def test_whole_range_sampling_is_symmetric_within_its_errors():
+    c = _net([3, 4, 4, 3], seed=7)
+    runs = [wang_landau(c, bins=24, seed=s, ln_f_final=1e-5, symmetric=False, progress=False) for s in range(K_SEEDS)]
+    g = np.array([d.ln_g_k for d in runs])
+    asym = g - g[:, ::-1]  # ln g(E) - ln g(-E) on a symmetric grid
+    m, sd = asym.mean(axis=0), asym.std(axis=0, ddof=1)
+    inner = sd > 0  # the centre bin is its own mirror
+    assert np.mean(m[inner] ** 2 / (sd[inner] ** 2 / K_SEEDS)) < T2_BOUND
+    assert float(runs[0].header["symmetry_error"]) < 0.1
+    assert "whole range" in runs[0].header["method"]
+
+
+def test_normalised_mirrored_and_header():
+    c = _net([3, 4, 4, 3], seed=7)
+    d = wang_landau(c, bins=24, seed=0, ln_f_final=1e-4, progress=False)
+    assert logsumexp(d.ln_g_k) == pytest.approx(c.n_spins * np.log(2), abs=1e-9)
+    np.testing.assert_allclose(d.E_k, -d.E_k[::-1], atol=1e-9)
+    np.testing.assert_array_equal(d.ln_g_k, d.ln_g_k[::-1])
+    for key in REQUIRED:
+        assert key in d.header, key
+    assert d.header["converged"] is True and d.header["stop_reason"] == "converged"
+    assert float(d.header["field_drift"]) < 1e-9 and float(d.header["energy_drift"]) < 1e-9
+
+
+def _ref_views(st, w):
+    nd = 2 * int(st.iparams[Q_BAND]) + 1
+    a, b = st.boff[w], st.boff[w + 1]
+    return (st.S[w], st.Hf[w], st.LNG[a:b], st.HIST[a:b], st.VIS[a:b], st.CM[a * nd : b * nd], st.RNG[w],
+            st.IST[w], st.FST[w])
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_kernel_equals_pure_python_reference_step_for_step(symmetric):
+    c = _net([3, 5, 2, 4], seed=3)
+    a = Arrays.of(c)
+    st = setup_state(c, a, bin_width=None, bins=24, seed=5, windows=2, threads=2, overlap=0.3, flatness=0.8,
+                     ln_f_final=3e-3, symmetric=symmetric, margin=0.25, start_spins=None, restarts=4)
+    ref = [[x.tolist() for x in _ref_views(st, w)] for w in range(st.n_windows)]
+    n = 100_000  # long enough to pass through walk-in, halvings, 1/t and the end (ln f = 3e-3)
+    wl_chunk(np.full(st.n_windows, n, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+    for w in range(st.n_windows):
+        ref_run_window(c, n, *ref[w], st.params.tolist(), st.iparams.tolist())
+        for name, x, y in zip("S h lng hist vis cm rng ist fst".split(), _ref_views(st, w), ref[w]):
+            np.testing.assert_array_equal(x, np.array(y, dtype=x.dtype), err_msg=f"window {w}: {name}")
+    assert (st.IST[:, 3] == 2).all()  # both windows reached the final ln f
+
+
+def test_replica_exchange_keeps_every_walker_consistent():
+    c = _net([4, 4, 4, 4, 4], seed=8)
+    a = Arrays.of(c)
+    st = setup_state(c, a, bin_width=None, bins=60, seed=1, windows=3, threads=2, overlap=0.5, flatness=0.8,
+                     ln_f_final=1e-6, symmetric=True, margin=0.25, start_spins=None, restarts=4)
+    by_energy = np.argsort(st.IST[:, I_B0])
+    for i in range(200):
+        wl_chunk(np.full(st.n_windows, 2000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+        exchange(i % 2, by_energy, st.boff, st.S, st.Hf, st.LNG, st.VIS, st.IST, st.FST, st.RNGX, st.XCH)
+    assert st.XCH[:, 1].sum() > 0  # some swaps happened
+    w_bin, align = float(st.params[0]), int(st.iparams[Q_ALIGN])
+    for w in range(st.n_windows):
+        E = ref_energy(c, st.S[w])
+        assert st.FST[w, F_E] == pytest.approx(E, abs=1e-9)
+        np.testing.assert_allclose(st.Hf[w], ref_fields(c, st.S[w]), atol=1e-9)
+        k = int(kglob(E, w_bin, align)) - int(st.IST[w, I_B0])
+        assert k == st.IST[w, I_K] and 0 <= k <= st.IST[w, I_HI]
+
+
+def test_checkpoint_and_resume_continue_the_same_run(tmp_path):
+    c = _net([3, 4, 4, 3], seed=7)
+    kw = dict(bins=24, seed=3, windows=1, progress=False, ln_f_final=1e-8)
+    full = wang_landau(c, max_sweeps=40_000, **kw)
+    ck = tmp_path / "state.npz"
+    half = wang_landau(c, max_sweeps=20_000, checkpoint=ck, **kw)
+    assert ck.is_file() and half.header["stop_reason"] == "max sweeps"
+    rest = wang_landau(c, max_sweeps=40_000, checkpoint=ck, resume=True, **kw)
+    assert rest.header["resumed"] is True and full.header["resumed"] is False
+    assert rest.header["attempts"] == full.header["attempts"]
+    np.testing.assert_array_equal(rest.ln_g_k, full.ln_g_k)
+    assert not np.array_equal(half.ln_g_k, full.ln_g_k)
+    with pytest.raises(IsingNNError, match="other couplings"):
+        wang_landau(_net([3, 4, 4, 3], seed=8), checkpoint=ck, resume=True, progress=False)
+
+
+def test_time_limit_stops_the_run_and_says_so():
+    c = _net([20, 20, 20, 20], seed=2)
+    d = wang_landau(c, time_limit=1.5, ln_f_final=1e-12, progress=False)
+    assert d.header["stop_reason"] == "time limit"
+    assert d.header["converged"] is False
+    assert float(d.header["ln_f_final"]) > 1e-12
+
+
+def test_range_grows_below_a_poor_descent():
+    c = _net([4, 5, 5, 4], seed=11)  # N = 18
+    levels = enumerate_dos(c)
+    d = wang_landau(c, bins=30, seed=0, restarts=1, margin=0.0, ln_f_final=1e-4, progress=False)
+    E0 = levels.E[0]
+    assert float(d.header["E_descent"]) > E0 + 0.5 * d.bin_width  # the descent missed the ground state ...
+    assert d.E_min <= E0 + 0.5 * d.bin_width  # ... and the walk found it anyway
+
+
+def test_all_zero_couplings_give_one_exact_bin():
+    c = Couplings.allocate([3, 3])
+    d = wang_landau(c, progress=False)
+    assert d.E_k.tolist() == [0.0] and d.ln_g_k[0] == pytest.approx(6 * np.log(2))
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(bins=10, bin_width=1.0), "either"),
+        (dict(bins=0), "bins"),
+        (dict(bin_width=-1.0), "bin_width"),
+        (dict(threads=99), "threads"),
+        (dict(resume=True), "checkpoint"),
+        (dict(estimator="xx"), "estimator"),
+        (dict(time_limit=float("nan")), "time_limit"),
+        (dict(start_spins=np.zeros(3)), "start_spins"),
+    ],
+)
+def test_bad_inputs(kw, match):
+    with pytest.raises(IsingNNError, match=match):
+        wang_landau(_net([3, 3]), progress=False, **kw)
+    with pytest.raises(IsingNNError, match="Couplings"):
+        wang_landau(np.zeros(3), progress=False)
