@@ -42,3 +42,6 @@ bench: $(STAMP)
 
 figures: $(STAMP)
 	$(PY) -m ising_nn.figures $(if $(MODELS),--models $(MODELS))
+
+clean-figures:
+	rm -rf notebooks/_executed

@@ -8,7 +8,10 @@ from ._version import __version__
 from .couplings import Couplings, Provenance, WeightStats
 from .errors import IsingNNError
 from .io import load_authors_folder, load_npz, save_authors_folder, save_npz
+from .dosfile import DOS, read_dos, write_dos
 from .load import describe, load_couplings
+from .quench import QuenchResult, mirror, quench
+from .wanglandau import wang_landau
 from .transforms import first_blocks, shuffle
 
 __all__ = [
@@ -23,6 +26,13 @@ __all__ = [
     "save_npz",
     "load_authors_folder",
     "save_authors_folder",
+    "DOS",
+    "read_dos",
+    "write_dos",
+    "quench",
+    "QuenchResult",
+    "mirror",
+    "wang_landau",
     "first_blocks",
     "shuffle",
 ]

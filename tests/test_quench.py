@@ -303,7 +303,9 @@ def test_time_limit_stops_early():
 def test_anneal_fills_a_time_limit_with_batches():
     c = _couplings((10, 12, 10, 40, 10), seed=2, heavy=True)
     r = quench(c, "anneal", batch=4, sweeps=10, time_limit=1.0)  # no restarts: batches until time is up
-    assert r.restarts > 4 and r.restarts % 4 == 0 and len(r.energies_r) == r.restarts
+    # Whether the clock stops the last batch part-way depends on the machine's load, so only the count of
+    # finished replicas is asserted, not that it is a whole number of batches.
+    assert r.restarts > 4 and len(r.energies_r) == r.restarts
     assert r.energy == c.energy(r.spins)
 
 

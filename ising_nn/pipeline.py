@@ -1,0 +1,379 @@
+"""Cached sampling results: a density of states or a ground-state search is computed once and read back after.
+
+Every result is a text file under ``dos/<model>/`` with readable names::
+
+    dos/minilm/trained.dat            dos/minilm/shuffled.dat
+    dos/minilm/blocks3.dat            dos/minilm/blocks3_shuffled.dat
+    dos/minilm/fraction0.2.dat        dos/minilm/fraction0.2_seed1.dat
+    dos/minilm/quench/trained_anneal.dat
+
+Each file's header records the inputs (``input.model``, ``input.blocks``, ``input.shuffle``, ``input.seed``,
+the sampler's parameters and ``input.cache_version``, the package's major.minor). A call whose inputs match
+the header reads the file; otherwise (or with ``force=True``) it recomputes and replaces the file atomically.
+Replotting therefore never reruns a sampler. A Wang-Landau run writes a checkpoint under
+``dos/.checkpoints/`` (keyed by the inputs) and an interrupted run resumes from it (with its time limit
+counted afresh); the checkpoint is removed once the result is written.
+
+The seed seeds both the shuffle and the sampler. A model's whole depth (``blocks`` equal to its number of
+blocks) is the same file as ``blocks=None``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._version import __version__
+from .dosfile import DOS, read_dos, write_dos
+from .errors import IsingNNError
+from .io import atomic_path, format_header, read_header
+from .paths import DOS_DIR, REPO_ROOT
+
+__all__ = [
+    "Budget",
+    "budget",
+    "QuenchSummary",
+    "cached_dos",
+    "cached_quench",
+    "dos_path",
+    "quench_path",
+    "model_slug",
+    "model_key",
+    "DEFAULT_WL_SECONDS",
+    "DEFAULT_QUENCH_SECONDS",
+]
+
+#: Default Wang-Landau time limit of one density of states, seconds.
+DEFAULT_WL_SECONDS = 60.0
+#: Default time limit of one annealed ground-state search, seconds.
+DEFAULT_QUENCH_SECONDS = 10.0
+CACHE_VERSION = ".".join(__version__.split(".")[:2])
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Sampler budgets of a figures run (the notebooks take one by name: ``budget(smoke)``).
+
+    Attributes
+    ----------
+    wl_seconds : float
+        Wang-Landau time limit of a whole model's DOS.
+    wl_seconds_blocks : float
+        Wang-Landau time limit of a DOS of the first k blocks (k below the full depth).
+    bins : int or None
+        Wang-Landau bins over the full energy range (None: the sampler's default).
+    quench_method : str
+        Method of :func:`ising_nn.quench.quench` for E_0.
+    quench_seconds : float or None
+        Its time limit.
+    blocks : tuple of int or None
+        Depths k for the blocks figure (None: 1 .. L).
+    seeds : tuple of int
+        Independent Wang-Landau runs of the whole model (and, shuffled, independent shuffles) whose spread
+        gives the uncertainty of T_c; the first is the one plotted everywhere.
+    """
+
+    wl_seconds: float
+    wl_seconds_blocks: float
+    bins: int | None
+    quench_method: str
+    quench_seconds: float | None
+    blocks: tuple[int, ...] | None
+    seeds: tuple[int, ...] = (0,)
+
+
+#: The default run of ``make figures`` (its wall time is in docs/figures.md).
+DEFAULT_BUDGET = Budget(DEFAULT_WL_SECONDS, 20.0, None, "anneal", DEFAULT_QUENCH_SECONDS, None, (0, 1))
+#: Tiny budgets for the notebook tests: seconds per sampler, two depths plus the whole model, one seed.
+SMOKE_BUDGET = Budget(2.0, 1.0, 100, "layer", None, (1, 2), (0,))
+
+
+def budget(smoke: bool = False) -> Budget:
+    """The smoke-test budget or the default one."""
+    return SMOKE_BUDGET if smoke else DEFAULT_BUDGET
+
+
+# ---------------------------------------------------------------------------------------- names and keys
+def model_key(model) -> str:
+    """The model as recorded in headers: an alias resolved to its hub id, a path relative to the repository."""
+    if not isinstance(model, (str, os.PathLike)):
+        raise IsingNNError(
+            f"cached results need a model given by name or path (a string), got {type(model).__name__}"
+        )
+    s = os.fspath(model)
+    p = Path(s).expanduser()
+    if s != "minilm" and p.exists():
+        p = p.resolve()
+        try:
+            return p.relative_to(REPO_ROOT.resolve()).as_posix()
+        except ValueError:
+            return p.as_posix()
+    from .load import resolve_hub_name
+
+    return resolve_hub_name(s) or s
+
+
+def model_slug(model) -> str:
+    """Folder name of a model's results: the last component of its name or path (``facebook/opt-125m``
+    -> ``opt-125m``), made safe for file names."""
+    name = Path(model_key(model)).name.removesuffix(".npz")
+    safe = "".join(ch if ch.isalnum() or ch in "-_.+" else "-" for ch in name).strip(".")
+    return safe or "model"
+
+
+def _check_inputs(blocks, shuffle, seed) -> tuple[int | None, float, int]:
+    if blocks is not None and (isinstance(blocks, bool) or not isinstance(blocks, (int, np.integer))
+                               or blocks < 1):
+        raise IsingNNError(f"blocks must be a positive integer or None, got {blocks!r}")
+    try:
+        f = float(shuffle)
+    except (TypeError, ValueError):
+        raise IsingNNError(f"shuffle must be a fraction in [0, 1], got {shuffle!r}") from None
+    if not 0.0 <= f <= 1.0:
+        raise IsingNNError(f"shuffle must be a fraction in [0, 1], got {shuffle!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise IsingNNError(f"seed must be a non-negative integer, got {seed!r}")
+    return (None if blocks is None else int(blocks)), f, int(seed)
+
+
+def _stem(blocks, shuffle, seed) -> str:
+    parts = [] if blocks is None else [f"blocks{blocks}"]
+    if shuffle == 1.0:
+        parts.append("shuffled")
+    elif shuffle > 0.0:
+        parts.append(f"fraction{shuffle:g}")
+    if not parts:
+        parts.append("trained")
+    if seed:
+        parts.append(f"seed{seed}")
+    return "_".join(parts)
+
+
+def dos_path(model="minilm", *, blocks=None, shuffle=0.0, seed=0, out_dir=DOS_DIR) -> Path:
+    """Where :func:`cached_dos` keeps this DOS."""
+    blocks, shuffle, seed = _check_inputs(blocks, shuffle, seed)
+    return Path(out_dir) / model_slug(model) / f"{_stem(blocks, shuffle, seed)}.dat"
+
+
+def quench_path(model="minilm", *, blocks=None, shuffle=0.0, seed=0, method="anneal", out_dir=DOS_DIR) -> Path:
+    """Where :func:`cached_quench` keeps this ground-state search."""
+    blocks, shuffle, seed = _check_inputs(blocks, shuffle, seed)
+    return Path(out_dir) / model_slug(model) / "quench" / f"{_stem(blocks, shuffle, seed)}_{method}.dat"
+
+
+def _inputs(model, blocks, shuffle, seed, **sampler) -> dict[str, str]:
+    d = {"model": model_key(model), "blocks": blocks, "shuffle": repr(float(shuffle)), "seed": seed}
+    d.update(sampler)
+    d["cache_version"] = CACHE_VERSION
+    return {f"input.{k}": str(v) for k, v in d.items()}
+
+
+def _matches(path: Path, inputs: dict[str, str]) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        h = read_header(path)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return all(h.get(k) == v for k, v in inputs.items())
+
+
+def _say(verbose: bool, msg: str) -> None:
+    if verbose:
+        print(msg, flush=True)
+
+
+def _load(model, blocks, shuffle, seed):
+    from .load import load_couplings
+
+    base = load_couplings(model)
+    L = base.n_blocks
+    if blocks is not None and blocks > L:
+        raise IsingNNError(f"blocks must be from 1 to {L} for {model!r}, got {blocks}")
+    full = blocks is None or blocks == L
+    return load_couplings(base, blocks=None if full else blocks, shuffle=shuffle, seed=seed), L, full
+
+
+# ---------------------------------------------------------------------------------------- DOS
+def cached_dos(
+    model="minilm",
+    *,
+    blocks: int | None = None,
+    shuffle: float = 0.0,
+    seed: int = 0,
+    time_limit: float = DEFAULT_WL_SECONDS,
+    bins: int | None = None,
+    out_dir: str | os.PathLike = DOS_DIR,
+    force: bool = False,
+    verbose: bool = True,
+) -> DOS:
+    """Wang-Landau density of states of a model, read from ``out_dir`` when computed before.
+
+    Parameters
+    ----------
+    model : str or path
+        Anything :func:`ising_nn.load.load_couplings` accepts by name or path (default the bundled MiniLM).
+    blocks : int, optional
+        The first k blocks only.
+    shuffle : float in [0, 1]
+        Fraction of couplings shuffled (1 = the whole-network shuffle).
+    seed : int
+        Seed of the shuffle and of the sampler.
+    time_limit : float
+        Wang-Landau seconds.
+    bins : int, optional
+        Wang-Landau bins over the full energy range.
+    out_dir : path
+        Results folder (default the repository's ``dos/``).
+    force : bool
+        Recompute even if a matching file exists.
+    verbose : bool
+        One line per result: read, or computed and where.
+
+    Returns
+    -------
+    DOS
+        With the header of the file (sampler diagnostics and the ``input.*`` keys).
+    """
+    blocks, shuffle, seed = _check_inputs(blocks, shuffle, seed)
+    if not (isinstance(time_limit, (int, float)) and np.isfinite(time_limit) and time_limit > 0):
+        raise IsingNNError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    params = {"sampler": "wang_landau", "time_limit": f"{float(time_limit):g}", "bins": bins}
+    path = dos_path(model, blocks=blocks, shuffle=shuffle, seed=seed, out_dir=out_dir)
+    inputs = _inputs(model, blocks, shuffle, seed, **params)
+    if not force and _matches(path, inputs):
+        _say(verbose, f"dos: read {path}")
+        return read_dos(path)
+
+    c, L, full = _load(model, blocks, shuffle, seed)
+    if full and blocks is not None:  # the whole depth: the same result as blocks=None
+        return cached_dos(model, shuffle=shuffle, seed=seed, time_limit=time_limit, bins=bins,
+                          out_dir=out_dir, force=force, verbose=verbose)
+    from .wanglandau import wang_landau
+
+    ckpt_dir = Path(out_dir) / ".checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha1(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
+    ckpt = ckpt_dir / f"{model_slug(model)}_{path.stem}_{digest}.npz"
+    _say(verbose, f"dos: computing {path} (Wang-Landau, {time_limit:g} s, {c.n_spins} spins)"
+         + (" from its checkpoint" if ckpt.exists() else ""))
+    t0 = time.perf_counter()
+    dos = wang_landau(c, bins=bins, seed=seed, time_limit=float(time_limit), checkpoint=ckpt, resume=True,
+                      progress=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    extra = {**c.provenance.as_header(), "n_bonds": c.n_bonds, "model_blocks": L,
+             "wall_seconds": f"{time.perf_counter() - t0:.3f}", **inputs}
+    write_dos(dos, path, extra)
+    ckpt.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # leave no empty folder behind
+        ckpt_dir.rmdir()
+    return read_dos(path)
+
+
+# ---------------------------------------------------------------------------------------- quench
+@dataclass(frozen=True)
+class QuenchSummary:
+    """A cached ground-state search (:func:`ising_nn.quench.quench` without its spins and traces).
+
+    Attributes
+    ----------
+    energy, energy_per_spin : float
+        Lowest energy found, E_0 and E_0 / N.
+    width, width_per_spin : float
+        ``2 |E_0|``: the span of realisable energies if E_0 is the ground state, else a lower bound.
+    n_spins : int
+    method : str
+    seed : int
+    seconds : float
+        Wall time of the search.
+    converged : bool
+        The configuration is a local minimum by the method's own test.
+    model_blocks : int
+        Blocks of the whole model.
+    path : Path
+        The file.
+    header : dict
+    """
+
+    energy: float
+    energy_per_spin: float
+    width: float
+    width_per_spin: float
+    n_spins: int
+    method: str
+    seed: int
+    seconds: float
+    converged: bool
+    model_blocks: int
+    path: Path
+    header: dict = field(repr=False)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> QuenchSummary:
+        path = Path(path)
+        h = read_header(path)
+        try:
+            E = float(h["energy"])
+            n = int(h["n_spins"])
+            return cls(E, E / n, 2 * abs(E), 2 * abs(E) / n, n, h["method"], int(h["seed"]),
+                       float(h["seconds"]), h["converged"] == "True", int(h["model_blocks"]), path, h)
+        except (KeyError, ValueError) as exc:
+            raise IsingNNError(f"{str(path)!r} is not a quench summary file ({exc})") from None
+
+
+def cached_quench(
+    model="minilm",
+    *,
+    blocks: int | None = None,
+    shuffle: float = 0.0,
+    seed: int = 0,
+    method: str = "anneal",
+    time_limit: float | None = DEFAULT_QUENCH_SECONDS,
+    out_dir: str | os.PathLike = DOS_DIR,
+    force: bool = False,
+    verbose: bool = True,
+) -> QuenchSummary:
+    """Lowest energy E_0 of a model by :func:`ising_nn.quench.quench`, read from ``out_dir`` when computed
+    before. Parameters as :func:`cached_dos`; ``method`` and ``time_limit`` go to the search."""
+    from .quench import METHODS, quench
+
+    blocks, shuffle, seed = _check_inputs(blocks, shuffle, seed)
+    if method not in METHODS:
+        raise IsingNNError(f"quench method must be one of {', '.join(METHODS)}, got {method!r}")
+    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        raise IsingNNError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
+    tl = None if time_limit is None else f"{float(time_limit):g}"
+    inputs = _inputs(model, blocks, shuffle, seed, sampler=f"quench {method}", time_limit=tl)
+    path = quench_path(model, blocks=blocks, shuffle=shuffle, seed=seed, method=method, out_dir=out_dir)
+    if not force and _matches(path, inputs):
+        _say(verbose, f"quench: read {path}")
+        return QuenchSummary.read(path)
+
+    c, L, full = _load(model, blocks, shuffle, seed)
+    if full and blocks is not None:
+        return cached_quench(model, shuffle=shuffle, seed=seed, method=method, time_limit=time_limit,
+                             out_dir=out_dir, force=force, verbose=verbose)
+    _say(verbose, f"quench: computing {path} ({method}, {c.n_spins} spins)")
+    r = quench(c, method, seed=seed, time_limit=time_limit)
+    h = {
+        "model": c.provenance.model, "n_spins": c.n_spins, "n_bonds": c.n_bonds, "model_blocks": L,
+        "energy": repr(float(r.energy)), "energy_per_spin": repr(float(r.energy_per_spin)),
+        "width": repr(float(r.width)), "method": r.method, "seed": r.seed, "restarts": r.restarts,
+        "seconds": f"{r.seconds:.3f}", "converged": bool(r.converged), "stopped_early": bool(r.stopped_early),
+        **{k: v for k, v in c.provenance.as_header().items() if k != "model"},
+        **inputs,
+        "columns": "energy n_spins",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(format_header(h))
+            fh.write(f"{float(r.energy)!r} {c.n_spins}\n")
+    return QuenchSummary.read(path)
