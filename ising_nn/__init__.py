@@ -6,13 +6,13 @@ network, samples its density of states and ground states, and computes its therm
 
 from ._version import __version__
 from .couplings import Couplings, Provenance, WeightStats
+from .dosfile import DOS, read_dos, write_dos
 from .errors import IsingNNError
 from .io import load_authors_folder, load_npz, save_authors_folder, save_npz
-from .dosfile import DOS, read_dos, write_dos
 from .load import describe, load_couplings
 from .quench import QuenchResult, mirror, quench
-from .wanglandau import wang_landau
 from .transforms import first_blocks, shuffle
+from .wanglandau import wang_landau
 
 __all__ = [
     "__version__",

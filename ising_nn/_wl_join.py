@@ -22,13 +22,27 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from ._wl_kernels import DONE, F_LNF, I_ACC, I_ATT, I_B0, I_HI, I_READ, I_STAGE, P_W, Q_ALIGN, Q_BAND
+from ._wl_kernels import (
+    DONE,
+    F_LNF,
+    I_ACC,
+    I_ATT,
+    I_B0,
+    I_HI,
+    I_OVER,
+    I_READ,
+    I_STAGE,
+    P_W,
+    Q_ALIGN,
+    Q_BAND,
+    kglob,
+)
 from ._wl_tm import global_counts, tm_fit
 from .couplings import Couplings
 from .dosfile import DOS
 from .errors import IsingNNError
 
-__all__ = ["Estimate", "estimate", "wl_curve", "finish", "to_dos", "degenerate_dos"]
+__all__ = ["Estimate", "estimate", "wl_curve", "finish", "known_bins", "output_bins", "to_dos", "degenerate_dos"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,8 @@ class Estimate:
         Mean |ln g_WL - ln g_TM| over the output bins both cover, constants matched (NaN if not available).
     tm_chi2 : float
         Reduced chi-square of the transition-matrix fit (NaN for the WL estimator).
+    k_est : ndarray, int64
+        Sampling bins with an estimate (before mirroring: E <= 0 only in a symmetric run).
     """
 
     E_k: np.ndarray
@@ -59,6 +75,7 @@ class Estimate:
     join_error: float
     wl_tm_difference: float
     tm_chi2: float
+    k_est: np.ndarray
 
 
 def wl_curve(LNG, VIS, IST, boff) -> tuple[np.ndarray, np.ndarray, float]:
@@ -111,15 +128,37 @@ def finish(k, x, align: int, w: float, refine: int, n_spins: int, symmetric: boo
         k_up = -k_half - align
         up = k_up != k_half
         k, x = np.concatenate([k_half, k_up[up]]), np.concatenate([g_half, g_half[up]])
-    # output bin K of sampling bin k: m consecutive sampling bins, the middle one centred on the output
-    # centre (align 0, m odd) or the first one starting at its lower edge (align 1)
-    m = int(refine)
-    K = np.floor_divide(k + (m - 1) // 2, m) if align == 0 else np.floor_divide(k, m)
-    Ku, inv = np.unique(K, return_inverse=True)
+    Ku, inv = np.unique(output_bins(k, align, refine), return_inverse=True)
     ln_g = np.full(Ku.size, -np.inf)
     np.logaddexp.at(ln_g, inv, x)
-    E_k = (Ku + 0.5 * align) * w * m
+    E_k = (Ku + 0.5 * align) * w * refine
     return E_k, ln_g + (n_spins * np.log(2.0) - logsumexp(ln_g))
+
+
+def output_bins(k, align: int, refine: int) -> np.ndarray:
+    """Output bin ``K`` of sampling bins ``k``: ``refine`` consecutive sampling bins, the middle one centred on
+    the output centre (align 0, refine odd) or the first one starting at its lower edge (align 1)."""
+    k, m = np.asarray(k), int(refine)
+    return np.floor_divide(k + (m - 1) // 2, m) if align == 0 else np.floor_divide(k, m)
+
+
+def known_bins(st) -> np.ndarray:
+    """Sampling bins known to hold states: the descent's, every bin a walker visited or proposed to flip into.
+
+    Returns the sorted global bin indices (int64). Proposals are counted whatever their outcome (the band holds
+    every jump a flip can make), so this includes states below the sampled range that the walk only saw.
+    """
+    band = int(st.iparams[Q_BAND])
+    nd = 2 * band + 1
+    w, align = float(st.params[P_W]), int(st.iparams[Q_ALIGN])
+    parts = [np.array([kglob(float(st.meta["e_quench"]), w, align)], dtype=np.int64)]
+    for j in range(st.n_windows):
+        a, b = int(st.boff[j]), int(st.boff[j + 1])
+        b0 = int(st.IST[j, I_B0])
+        parts.append(b0 + np.flatnonzero(st.VIS[a:b]))
+        r, d = np.nonzero(st.CM[a * nd : b * nd].reshape(b - a, nd))
+        parts.append(b0 + r + d - band)
+    return np.unique(np.concatenate(parts).astype(np.int64))
 
 
 def estimate(st, n_spins: int, estimator: str = "tm") -> Estimate:
@@ -145,10 +184,12 @@ def estimate(st, n_spins: int, estimator: str = "tm") -> Estimate:
             raise IsingNNError("the run was too short to estimate ln g (no bin pair was crossed both ways)")
         E_k, ln_g = finish(fit.k, fit.ln_g, align, w, m, n_spins, sym)
         chi2 = fit.chi2
+        k_est = fit.k
     else:
         sym_err, pairs = symmetry_error(k_wl, x_wl, align)
         E_k, ln_g = finish(k_wl, x_wl, align, w, m, n_spins, sym)
         chi2 = float("nan")
+        k_est = k_wl
     diff = float("nan")
     if k_wl is not None and estimator == "tm":
         E2, g2 = finish(k_wl, x_wl, align, w, m, n_spins, sym)
@@ -156,7 +197,30 @@ def estimate(st, n_spins: int, estimator: str = "tm") -> Estimate:
         if common.size:
             dd = ln_g[i1] - g2[i2]
             diff = float(np.abs(dd - dd.mean()).mean())
-    return Estimate(E_k, ln_g, sym_err, pairs, join_err, diff, chi2)
+    return Estimate(E_k, ln_g, sym_err, pairs, join_err, diff, chi2, np.asarray(k_est, dtype=np.int64))
+
+
+def missing_low_end(st, j: Estimate) -> tuple[float, int, float]:
+    """What the walk or the descent knows that the estimate lacks.
+
+    Returns ``(E_lowest_known, unestimated, E_unestimated_min)``: the output bin centre of the lowest energy
+    known to hold states (on the grid of ``E_k``), the number of sampling bins known to hold states that have no
+    estimate (in a symmetric run counted on E <= 0, where every bin stands for itself and its mirror image),
+    and the lowest energy among them (NaN if none). The transition-matrix fit needs a bin crossed both ways (a
+    bin the walk only proposed, or left and never re-entered, has none); the WL join needs a visit.
+    """
+    align, m = int(st.iparams[Q_ALIGN]), int(st.meta["refine"])
+    w = float(st.params[P_W])
+    known = known_bins(st)
+    est = j.k_est
+    if bool(st.meta["symmetric"]):
+        known = np.unique(np.minimum(known, -known - align))
+        est = np.unique(np.minimum(est, -est - align))
+    miss = np.setdiff1d(known, est)
+    K_low = int(output_bins(known[:1], align, m)[0])
+    E_low = (K_low + 0.5 * align) * w * m
+    E_miss = float((miss[0] + 0.5 * align) * w) if miss.size else float("nan")
+    return float(E_low), int(miss.size), E_miss
 
 
 def _base_header(c: Couplings, seed: int) -> dict[str, object]:
@@ -189,6 +253,7 @@ def to_dos(c: Couplings, st, reason: str, resumed: bool, drift_h: float, drift_E
         k_low = min(int(st.IST[w, I_B0]) + int(np.flatnonzero(st.VIS[st.boff[w] : st.boff[w + 1]])[0])
                     for w in np.flatnonzero(flat))
         e_flat = (k_low + 0.5 * int(st.iparams[Q_ALIGN])) * float(st.params[P_W])
+    E_known, n_miss, E_miss = missing_low_end(st, j)
     h = _base_header(c, int(st.meta["seed"]))
     h.update(
         bin_width=repr(float(st.meta["out_width"])),
@@ -212,6 +277,11 @@ def to_dos(c: Couplings, st, reason: str, resumed: bool, drift_h: float, drift_E
         couplings_read=int(st.IST[:, I_READ].sum()),
         E_descent=repr(float(st.meta["e_quench"])),
         E_min=repr(float(j.E_k[0])),
+        E_lowest_known=repr(E_known),
+        low_end_missing=bool(E_known < float(j.E_k[0]) - 0.25 * float(st.meta["out_width"])),
+        unestimated_bins=n_miss,
+        E_unestimated_min=repr(E_miss),
+        jumps_out_of_band=int(st.IST[:, I_OVER].sum()),
         span=repr(float(j.E_k[-1] - j.E_k[0])),
         flat_windows=f"{int(flat.sum())}/{st.n_windows}",
         E_flat_min=repr(e_flat),

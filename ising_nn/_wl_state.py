@@ -40,18 +40,21 @@ from ._wl_moves import descend_many
 from .couplings import Couplings
 from .errors import IsingNNError
 
-__all__ = ["WLState", "Arrays", "setup_state", "extend_range", "mirror_spins", "fingerprint"]
+__all__ = ["WLState", "Arrays", "setup_state", "extend_range", "mirror_spins", "fingerprint", "proposal_band"]
 
-#: Target sampling bins per window (narrow windows: the time to walk across one grows as its square).
-WINDOW_BINS = 16
+#: Target width of a window in typical single-flip |dE| (and at least this many sampling bins): the time to
+#: walk across a window grows as its width squared, but a window only a few flips wide confines its walker to
+#: the states it can reach without leaving it, which on a small network (few states per bin) fall apart into
+#: islands: the walk is then not ergodic and whole levels go missing.
+WINDOW_FLIPS = 16
 #: Memory for the windows' spins and fields (9 N bytes each) that caps the number of windows.
 WINDOW_MEMORY = 1.5e9
 #: Target wall time of one chunk (all windows advance, then neighbours try to exchange configurations).
 CHUNK_SECONDS = 0.05
 #: ln f of the lowest window after bins were added below it
 EXTEND_LNF = 0.1
-#: Largest band of the proposal counts (bins one flip can jump); longer jumps are counted as overflow.
-MAX_BAND = 64
+#: Memory for the proposal counts (int64, 2 D + 1 per sampling bin) above which the set-up refuses the binning.
+COUNTS_MEMORY = 1.5e9
 
 
 @dataclass
@@ -180,6 +183,17 @@ def _max_field(c: Couplings) -> float:
     return best
 
 
+def proposal_band(c: Couplings, w: float) -> int:
+    """Bins a single flip can jump at most on a grid of width ``w``: the band D of the proposal counts.
+
+    A flip changes E by ``2 |h_i| <= 2 max_i sum_j |J_ij|``, and the rounding to bins adds at most one. The band
+    must hold every possible jump: the transition-matrix fit uses each bin's counts normalised by all its
+    proposals, and a bin whose every move is a long jump (a deep minimum of a small network, where each flip
+    costs much more than a bin) would otherwise have no counts at all and drop out of the estimate.
+    """
+    return math.ceil(2.0 * _max_field(c) / w) + 1
+
+
 def _typical_field(c: Couplings, a: Arrays, seed: int) -> float:
     """Mean |h_i| of a random state: half the typical |dE| of one flip at E ~ 0."""
     N = c.n_spins
@@ -191,7 +205,8 @@ def _typical_field(c: Couplings, a: Arrays, seed: int) -> float:
 
 def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, threads, overlap, flatness,
                 ln_f_final, symmetric, margin, start_spins, restarts, refine=None,
-                window_bins=WINDOW_BINS, memory=WINDOW_MEMORY) -> WLState | float:
+                window_flips=WINDOW_FLIPS, memory=WINDOW_MEMORY,
+                memory_counts=COUNTS_MEMORY) -> WLState | float:
     """Descend, lay out bins and windows, start every window; returns the degenerate energy if all E equal."""
     N = c.n_spins
     E_q, s_q = descend(c, a, seed, restarts, start_spins)
@@ -217,8 +232,13 @@ def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, thre
     k_mid = 0 if align == 0 else -1  # the highest bin of the sampled half
     n_live = (k_mid - k_q + 1) if symmetric else (mirror(k_q) - k_q + 1)
     w_cap = max(threads, int(memory // (9 * N)))
-    W = windows if windows is not None else round(n_live / window_bins)
-    W = max(1, min(max(W, threads), w_cap))
+    if windows is not None:
+        W = windows
+    else:
+        # windows of ~window_flips typical flips; more windows (down to half that width) to keep every core busy
+        wb = max(window_flips, round(window_flips * dE_typ / w))
+        W = max(round(n_live / wb), min(threads, n_live // math.ceil(wb / 2)))
+    W = max(1, min(W, w_cap))
     if symmetric:
         extra = max(2, math.ceil(overlap * n_live / W))  # bins above 0 for the symmetry check
         lay = window_layout(k_q, k_mid + extra, W, overlap)
@@ -229,6 +249,14 @@ def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, thre
     # holds states a few flips from it, and its walker needs room to climb out and fall into other valleys.
     lay[0] = (k_floor, lay[2][1] if len(lay) >= 4 else lay[0][1])
     W = len(lay)
+    n_bins = sum(hi - lo + 1 for lo, hi in lay)
+    band = proposal_band(c, w)
+    if 8.0 * n_bins * (2 * band + 1) > memory_counts:
+        raise IsingNNError(
+            f"{n_bins} sampling bins of width {w:.4g}, with single flips jumping up to {band} bins, need "
+            f"{8e-9 * n_bins * (2 * band + 1):.1f} GB of proposal counts (at most {memory_counts / 1e9:.1f} GB): "
+            "give a larger bin_width (or fewer bins, or a smaller refine)"
+        )
     s_m = mirror_spins(s_q, a.spin_off)
     h_q, h_m = np.empty(N), np.empty(N)  # one pass over the couplings each, copied into every window
     init_fields(a.buffer, a.sizes, a.bond_off, a.spin_off, s_q, h_q)
@@ -253,7 +281,6 @@ def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, thre
         FST[j, F_E] = E0
         FST[j, F_LNF] = 1.0
     width = max(hi - lo + 1 for lo, hi in lay)
-    band = min(MAX_BAND, math.ceil(2.0 * _max_field(c) / w) + 1)
     params = np.array([w, flatness, ln_f_final], dtype=np.float64)
     iparams = np.zeros(NQ, dtype=np.int64)
     iparams[Q_ALIGN], iparams[Q_MODE], iparams[Q_CHECK], iparams[Q_BAND] = align, 0, max(N, 20 * width), band

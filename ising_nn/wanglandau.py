@@ -9,7 +9,8 @@ Algorithm (kernels in :mod:`ising_nn._wl_kernels`, set-up in :mod:`ising_nn._wl_
    Sampling covers ``[E_q - margin |E_q|, 0]`` plus a few bins above 0; if the walk tries to go below the
    lowest bin, bins are added between chunks (down to the trivial bound ``-sum |J|``). Bins never visited
    hold no known states and are not in the output.
-2. The range is cut into overlapping windows (the lowest one three windows wide), each a Wang-Landau walk
+2. The range is cut into overlapping windows (each ~16 typical flips wide, so that a walker confined to one can
+   still reach the states of its bins; the lowest one three windows wide), each a Wang-Landau walk
    (moves leaving the window are rejected and counted in the current bin), all in parallel (numba
    ``prange``), each with its own random stream. Between chunks (~0.05 s) neighbouring windows swap
    configurations by replica exchange. Runs are reproducible for a given seed and thread count.
@@ -18,16 +19,20 @@ Algorithm (kernels in :mod:`ising_nn._wl_kernels`, set-up in :mod:`ising_nn._wl_
    (Belardinelli and Pereyra, PRE 75, 046701 (2007)), so the error keeps falling as ~ t^(-1/2) instead of
    saturating; a window stops at ``ln_f_final``.
 4. ln g: by default a transition-matrix fit of every proposal counted by every window (:mod:`ising_nn._wl_tm`;
-   no joins needed), else the windows' WL ln g joined on their overlaps (:mod:`ising_nn._wl_join`). The half
-   E <= 0 is mirrored (g(E) = g(-E) exactly: flipping every odd layer maps E to -E; the bins sampled above 0
-   give the symmetry error), summed into output bins and normalised to ``sum_k g(E_k) = 2^N``.
+   the counts hold every jump a single flip can make, however many bins it spans; no joins needed), else the
+   windows' WL ln g joined on their overlaps (:mod:`ising_nn._wl_join`). The half E <= 0 is mirrored (g(E) =
+   g(-E) exactly: flipping every odd layer maps E to -E; the bins sampled above 0 give the symmetry error),
+   summed into output bins and normalised to ``sum_k g(E_k) = 2^N``.
 
 A time limit stops the run between chunks; the header then says ``stop_reason: time limit`` and
 ``converged: False``, ``ln_f_final`` says how far the refinement got, ``flat_windows`` how many windows passed
 a flatness test at least once and ``E_flat_min`` the lowest energy such a window covers. On MiniLM
 (N = 16,512) 60 s on 2 cores reach ln f ~ 0.1-0.25 in nearly all windows (bench/RESULTS.md); the low-energy
 tail below ``E_flat_min`` (within ~1-2% of E_min) comes from walks near the deepest minimum found, which have
-not yet gone back and forth, and is only a first estimate.
+not yet gone back and forth, and is only a first estimate. Energies known to hold states (the descent's,
+``start_spins``', every bin a walker visited or proposed) that have no estimate are never dropped silently:
+``E_lowest_known``, ``low_end_missing`` (the lowest of them lies below ``E_min``), ``unestimated_bins`` and
+``E_unestimated_min`` report them (a bin needs crossings both ways for the transition-matrix fit).
 """
 
 from __future__ import annotations
@@ -131,8 +136,10 @@ def wang_landau(
     progress : bool
         tqdm progress bar on stderr.
     windows : int, optional
-        Number of energy windows (default: one per ~16 sampling bins of the sampled range, at least
-        ``threads``, at most what 1.5 GB of spins and fields allow; the lowest window is 3 windows wide).
+        Number of energy windows (default: one per ~16 typical single-flip |dE| of the sampled range, and at
+        least 16 sampling bins; more, down to half that width, to give every thread a window; at most what
+        1.5 GB of spins and fields allow; the lowest window is 3 windows wide). Much narrower windows confine
+        their walkers to islands of states on small networks.
     overlap : float in (0, 1)
         Fraction of a window shared with each neighbour.
     flatness : float in (0, 1)
@@ -148,7 +155,9 @@ def wang_landau(
     margin : float
         Initial bins below ``E_q`` as a fraction of ``|E_q|`` (more are added if the walk reaches them).
     start_spins : ndarray, shape (N,), optional
-        A low-energy configuration (e.g. from :func:`ising_nn.quench.quench`) to start the lowest windows.
+        A low-energy configuration (e.g. from :func:`ising_nn.quench.quench`) to start the lowest windows; if it
+        is below the descents, the range starts at its energy (``E_descent`` in the header). Whether the
+        estimate reaches down to it too is in ``E_lowest_known`` and ``low_end_missing``.
     restarts : int, optional
         Greedy descents for the range (default: 2 to 16 by size).
     checkpoint_every : float
@@ -165,7 +174,8 @@ def wang_landau(
     -------
     DOS
         Bins with states, ``ln g`` natural log normalised to ``sum_k g(E_k) = 2^N``; the header has the
-        model, sizes, parameters, seed, diagnostics (symmetry and join errors, field drift) and provenance.
+        model, sizes, parameters, seed, diagnostics (symmetry and join errors, field drift, energies known to
+        hold states but not estimated: see the module docstring) and provenance.
     """
     t0 = time.perf_counter()
     if not isinstance(c, Couplings):

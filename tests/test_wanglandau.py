@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from ising_nn._wl_kernels import F_E, I_B0, I_HI, I_K, Q_ALIGN, Q_BAND, kglob, wl_chunk
+from ising_nn._wl_join import known_bins
+from ising_nn._wl_kernels import F_E, I_B0, I_HI, I_K, I_OVER, P_W, Q_ALIGN, Q_BAND, kglob, wl_chunk
 from ising_nn._wl_moves import exchange
 from ising_nn._wl_state import Arrays, setup_state
 from ising_nn.couplings import Couplings
@@ -82,6 +83,80 @@ def test_matches_binomial_chain():
     c = Couplings.from_matrices([np.full((1, 1), 1.5 * s, np.float32) for s in signs])  # 16 spins in a row
     t2, worst, _ = _t2(c, chain_dos(c), bin_width=3.0, ln_f_final=1e-5)
     assert t2 < T2_BOUND and worst < 0.05
+
+
+# Small networks at the default binning (400 bins over [E_q, -E_q]): with N <= 11 nearly every level has a bin
+# of its own and one flip jumps up to ~400 bins. Regression for a DOS that lost every level below -5.87 of
+# the first network (ground state -11.51, found by the descent): the proposal counts kept jumps of at most 64
+# bins, so the deep bins had no counts and dropped out of the transition-matrix fit, and windows of 16 bins
+# (a fraction of one flip) confined their walkers to islands of states.
+SMALL_NETS = [((5, 5), 1), ((3, 7), 0), ((1, 6), 0), ((3, 4, 3), 2), ((1,) * 9, 3)]
+
+
+@pytest.mark.parametrize("sizes, seed", SMALL_NETS, ids=["5x5", "3x7", "1x6", "3x4x3", "chain9"])
+def test_default_binning_finds_every_level_of_small_networks(sizes, seed):
+    c = _net(sizes, seed)
+    levels = enumerate_dos(c)
+    # max_sweeps: ~10x what convergence takes, so that a walk trapped in an island stops (and fails) quickly
+    t2, worst, d = _t2(c, levels, ln_f_final=1e-4, max_sweeps=2e6)  # asserts: the bins are exactly the levels
+    assert d.header["converged"] is True
+    assert t2 < T2_BOUND and worst < 0.05
+    assert d.E_min == pytest.approx(levels.E[0], rel=1e-9)  # the ground state sits at a bin centre
+    assert float(d.header["E_lowest_known"]) == pytest.approx(levels.E[0], rel=1e-9)
+    assert d.header["low_end_missing"] is False and d.header["unestimated_bins"] == 0
+    assert d.header["jumps_out_of_band"] == 0
+
+
+def test_known_bins_hold_states_and_every_jump_is_counted():
+    c = _net((5, 5), seed=1)
+    a = Arrays.of(c)
+    st = setup_state(c, a, bin_width=None, bins=400, seed=2, windows=None, threads=2, overlap=0.3, flatness=0.8,
+                     ln_f_final=1e-6, symmetric=True, margin=0.25, start_spins=None, restarts=4)
+    wl_chunk(np.full(st.n_windows, 200_000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+    assert (st.IST[:, I_OVER] == 0).all()  # the band holds the longest flip
+    w, align = float(st.params[P_W]), int(st.iparams[Q_ALIGN])
+    exact = {int(kglob(E, w, align)) for E in enumerate_dos(c).E}
+    known = set(known_bins(st).tolist())
+    assert known <= exact  # every bin said to hold states does
+    top = int((st.IST[:, I_B0] + st.IST[:, I_HI]).max())
+    assert any(k > top for k in known)  # ... including bins only proposed, beyond the sampled range
+
+
+def test_a_low_end_without_estimate_is_reported():
+    c = _net((5, 5), seed=1)
+    E0 = enumerate_dos(c).E[0]
+    d = wang_landau(c, seed=0, max_sweeps=50, progress=False)  # far too short to cross the deepest bins both ways
+    h = d.header
+    assert float(h["E_descent"]) == pytest.approx(E0, rel=1e-9)
+    assert d.E_min > E0 + d.bin_width
+    assert h["low_end_missing"] is True and float(h["E_lowest_known"]) == pytest.approx(E0, rel=1e-9)
+    assert h["unestimated_bins"] > 0 and float(h["E_unestimated_min"]) == pytest.approx(E0, rel=1e-9)
+    # one poor descent and a few sweeps: the walk saw lower states than the descent, none of them estimated
+    d = wang_landau(c, seed=0, max_sweeps=5, restarts=1, margin=0.0, progress=False)
+    h = d.header
+    E_known = float(h["E_lowest_known"])
+    assert E_known < float(h["E_descent"]) and E_known < d.E_min and h["low_end_missing"] is True
+    assert np.abs(enumerate_dos(c).E - E_known).min() <= 0.5 * d.bin_width  # a level lies in that bin
+
+
+def _ground_state(c):
+    N = c.n_spins
+    S = ((np.arange(2**N)[:, None] >> np.arange(N)) & 1).astype(np.int8) * 2 - 1
+    E = c.energy(S)
+    return S[int(np.argmin(E))], float(E.min())
+
+
+def test_start_spins_take_the_range_down_to_their_energy():
+    c = _net([4, 5, 5, 4], seed=11)  # N = 18; a single descent misses the ground state
+    s0, E0 = _ground_state(c)
+    kw = dict(restarts=1, margin=0.0, seed=0, ln_f_final=1e-4, max_sweeps=2e6, progress=False)
+    d = wang_landau(c, start_spins=s0, **kw)
+    assert d.header["converged"] is True
+    assert float(wang_landau(c, **{**kw, "max_sweeps": 1}).header["E_descent"]) > E0 + d.bin_width
+    assert float(d.header["E_descent"]) == pytest.approx(E0, rel=1e-6)
+    assert d.E_min == pytest.approx(E0, rel=1e-6) and d.header["low_end_missing"] is False
+    E_b, _ = bin_levels(enumerate_dos(c), d.E_k, d.bin_width)
+    np.testing.assert_allclose(E_b, d.E_k, atol=1e-9 * abs(E0))
 
 
 def test_whole_range_sampling_is_symmetric_within_its_errors():
@@ -200,6 +275,7 @@ def test_all_zero_couplings_give_one_exact_bin():
         (dict(estimator="xx"), "estimator"),
         (dict(time_limit=float("nan")), "time_limit"),
         (dict(start_spins=np.zeros(3)), "start_spins"),
+        (dict(bin_width=1e-7), "proposal counts"),
     ],
 )
 def test_bad_inputs(kw, match):
