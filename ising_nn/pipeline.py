@@ -89,7 +89,7 @@ class Budget:
     seeds: tuple[int, ...] = (0,)
 
 
-#: The default run of ``make figures`` (its wall time is in docs/figures.md).
+#: The default run of ``make figures`` (its wall time is in README.md, section Figures).
 DEFAULT_BUDGET = Budget(DEFAULT_WL_SECONDS, 20.0, None, "anneal", DEFAULT_QUENCH_SECONDS, None, (0, 1))
 #: Tiny budgets for the notebook tests: seconds per sampler, two depths plus the whole model, one seed.
 SMOKE_BUDGET = Budget(2.0, 1.0, 100, "layer", None, (1, 2), (0,))
