@@ -1,8 +1,9 @@
-"""The four search methods of :func:`ising_nn.quench.quench`: drivers around the kernels.
+"""The five search methods of :func:`ising_nn.quench.quench`: drivers around the kernels.
 
 Each driver takes the couplings, a numpy Generator (every random number is drawn here and handed to the
-kernels as arrays), its sizes, and a :class:`Tracker` (clock, target, trace, progress bar); it returns the
-best spins, the final energy of every restart, and counters.
+kernels as arrays; ``fast`` draws here the seed of each restart's kernel-side xoshiro256** stream), its
+sizes, and a :class:`Tracker` (clock, target, trace, progress bar); it returns the best spins, the final
+energy of every restart, and counters.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._fields import energy_from_fields, init_fields, transpose_buffer
+from . import _quench_fast as _fast
+from ._fields import energy_from_fields, init_fields
 from ._quench_kernels import (
     LayerFields,
     authors_kernel,
@@ -22,6 +24,7 @@ from ._quench_kernels import (
     layer_half_kernel,
     single_kernel,
 )
+from ._rng import seed_states
 
 __all__: list[str] = []
 
@@ -95,7 +98,7 @@ def authors(c, rng, restarts, steps, tr):
 
 def single(c, rng, restarts, steps, tr):
     sizes, boff, soff = c.sizes_array, c.bond_offsets, c.spin_offsets
-    bufferT = transpose_buffer(c.buffer, sizes, boff)
+    bufferT = c.transposed_buffer()
     out, done, flips = _Restarts(), 0, 0
     for _ in range(restarts):
         s = np.ones(c.n_spins, dtype=np.int8)
@@ -182,11 +185,16 @@ def _random_spins(rng, shape, dtype=np.int8):
 
 def typical_fields(c):
     """RMS local field of each layer over uniformly random spins: ``sqrt(mean_i sum_j J_ij^2)``."""
-    sq = [np.einsum("ij,ij->", J, J, dtype=np.float64) for J in c.J]
-    out = np.zeros(c.n_layers + 1)
-    for l in range(c.n_layers + 1):
-        tot = (sq[l - 1] if l > 0 else 0.0) + (sq[l] if l < c.n_layers else 0.0)
-        out[l] = np.sqrt(tot / c.layer_sizes[l])
+    return typical_from_squares([np.einsum("ij,ij->", J, J, dtype=np.float64) for J in c.J], c.layer_sizes)
+
+
+def typical_from_squares(sq, layer_sizes):
+    """:func:`typical_fields` from ``sq[l] = sum J_l^2`` (shape (L,)); shape (L + 1,)."""
+    L = len(sq)
+    out = np.zeros(L + 1)
+    for l in range(L + 1):
+        tot = (sq[l - 1] if l > 0 else 0.0) + (sq[l] if l < L else 0.0)
+        out[l] = np.sqrt(tot / layer_sizes[l])
     return np.maximum(out, np.finfo(np.float32).tiny)
 
 
@@ -240,4 +248,42 @@ def anneal(c, rng, restarts, sweeps, tr, batch, t_start, t_end, switch, max_gree
             out.add(s, rep.E, conv)
         done_r += R
         last = time.perf_counter() - t_b
+    return out, info
+
+
+# ---------------------------------------------------------------- short anneal in one kernel call
+def fast(c, rng, restarts, sweeps, tr, t_start, t_end, max_greedy):
+    """Restarts from all +1, each a ``sweeps``-long Metropolis anneal of whole layers then greedy sweeps.
+
+    The fields of all +1 (and the typical field of each layer) cost one pass over the couplings and are
+    shared by every restart; a restart then costs its flips. ``restarts=None``: until the time limit.
+    """
+    sizes, boff, soff = c.sizes_array, c.bond_offsets, c.spin_offsets
+    b16, b16T = c.bf16_buffers()
+    f, b = np.empty(c.n_spins, dtype=np.float32), np.empty(c.n_spins, dtype=np.float32)
+    sq = np.empty(c.n_layers)
+    _fast.ones_fields(b16, sizes, boff, soff, f, b, sq)
+    h0 = f + b
+    E_ones = -0.5 * float(h0.sum(dtype=np.float64))  # E = -1/2 sum_i s_i h_i
+    temps = t_start * (t_end / t_start) ** (np.arange(sweeps) / max(sweeps - 1, 1))
+    two_beta = 2.0 / (temps[:, None] * typical_from_squares(sq, c.layer_sizes)[None, :])
+    idx = np.empty(max(c.layer_sizes), dtype=np.int64)
+    tmp = np.empty(max(c.layer_sizes), dtype=np.uint32)
+    out, info, last = _Restarts(), dict(sweeps=0, flips=0), 0.0
+    while not tr.stopped and (restarts is None or len(out.E_r) < restarts):
+        if restarts is None and out.E_r and tr.left() < 1.1 * last:
+            break
+        t_r = time.perf_counter()
+        s = np.ones(c.n_spins, dtype=np.int8)
+        h = h0.copy()
+        acc = np.array([E_ones])
+        cnt = np.zeros(4, dtype=np.int64)
+        stream = seed_states(int(rng.integers(2**63)), 1)[0]
+        _fast.anneal_layers(b16, b16T, sizes, boff, soff, s, h, two_beta, max_greedy, stream, _fast.EXP_TABLE,
+                            idx, tmp, acc, cnt)
+        info["sweeps"] += sweeps + int(cnt[_fast.O_GREEDY_SWEEPS])
+        info["flips"] += int(cnt[_fast.O_FLIPS] + cnt[_fast.O_GREEDY_FLIPS])
+        out.add(s, acc[0], bool(cnt[_fast.O_CONVERGED]))
+        tr.record(acc[0], 1)
+        last = time.perf_counter() - t_r
     return out, info

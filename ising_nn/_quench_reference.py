@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["authors_reference", "layer_reference", "heat_reference"]
+__all__ = ["authors_reference", "layer_reference", "heat_reference", "fast_reference"]
 
 
 def authors_reference(J_l, s_l, u_k):
@@ -108,3 +108,67 @@ def layer_reference(J_l, s_l, max_sweeps=1000):
         if changes[-1] == 0 and changes[-2] == 0:
             break
     return changes
+
+
+def fast_reference(J_l, s_l, two_beta, max_greedy, state, table, draws=4, shift=16, bits=12):
+    """Slow pure-Python transcription of :func:`ising_nn._quench_fast.anneal_layers` (same stream, same rule).
+
+    Fields are recomputed from the spins in float64 before every layer update, so with couplings that are
+    exact in bfloat16 and whose field sums are exact (small integers) every decision is the kernel's.
+
+    Parameters
+    ----------
+    J_l : list of ndarray, shapes (n_l, n_{l+1})
+    s_l : list of ndarray, shapes (n_l,), int
+        Spins per layer, updated in place.
+    two_beta : ndarray, shape (K, L + 1)
+    max_greedy : int
+    state : list of 4 int
+        xoshiro256** state (:func:`ising_nn._rng.py_next_u64`), advanced in place.
+    table : ndarray, float32
+        The exponential-variate table.
+
+    Returns
+    -------
+    energy_change, annealing_flips, greedy_flips, greedy_sweeps, converged
+    """
+    from ._rng import py_next_u64
+
+    L = len(J_l)
+    K = len(two_beta)
+    mask = (1 << bits) - 1
+    e, flips, g_flips, g_sweeps, conv = 0.0, 0, 0, 0, False
+    for k in range(K + max_greedy):
+        greedy = k >= K
+        changed = 0
+        for parity in (0, 1):
+            for l in range(parity, L + 1, 2):
+                h = np.zeros(len(s_l[l]))
+                if l > 0:
+                    h += J_l[l - 1].astype(np.float64).T @ s_l[l - 1]
+                if l < L:
+                    h += J_l[l].astype(np.float64) @ s_l[l + 1]
+                word = 0
+                for i in range(len(s_l[l])):
+                    x = float(s_l[l][i] * h[i])
+                    if greedy:
+                        flip = x < 0.0
+                    else:
+                        if i % draws == 0:
+                            word = py_next_u64(state)
+                        r = word & mask
+                        word >>= shift
+                        flip = float(two_beta[k][l]) * x < float(table[r])
+                    if flip:
+                        e += 2.0 * x
+                        s_l[l][i] = -s_l[l][i]
+                        changed += 1
+        if greedy:
+            g_flips += changed
+            g_sweeps += 1
+            if changed == 0:
+                conv = True
+                break
+        else:
+            flips += changed
+    return e, flips, g_flips, g_sweeps, conv

@@ -70,11 +70,10 @@ class Arrays:
 
     @classmethod
     def of(cls, c: Couplings) -> Arrays:
-        from ._fields import layer_index, transpose_buffer
+        from ._fields import layer_index
 
         sizes, bond_off, spin_off = c.sizes_array, c.bond_offsets, c.spin_offsets
-        return cls(c.buffer, transpose_buffer(c.buffer, sizes, bond_off), sizes, bond_off, spin_off,
-                   layer_index(spin_off))
+        return cls(c.buffer, c.transposed_buffer(), sizes, bond_off, spin_off, layer_index(spin_off))
 
     def args(self) -> tuple:
         return (self.buffer, self.bufferT, self.sizes, self.bond_off, self.spin_off, self.layer_idx)

@@ -15,6 +15,12 @@ Methods
     Every half-sweep minimises the energy exactly over half the spins, so E never rises. Fields are kept
     and updated from the flipped spins only, so a half-sweep costs its flips, not a pass over the
     couplings. Restart 0 starts from all +1 (as the authors), further restarts from random spins.
+``"fast"``
+    A short Metropolis anneal of whole layers (default 12 sweeps at temperatures from 0.3 to 0.2 of each
+    layer's typical local field) then greedy sweeps until nothing changes, all in one numba call with kept
+    float32 fields (each sweep costs its flips), from all +1; restarts share the fields of all +1, computed
+    once in one pass over the couplings. The quickest way below the authors' quench energy (see
+    ``bench/RESULTS.md``).
 ``"anneal"``
     Batched restarts annealed with heat-bath layer updates at geometrically falling temperature (in units
     of each layer's typical local field, from ``t_start`` to ``t_end``): while many spins change, R
@@ -34,12 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _quench_methods as _m
+from ._fields import energy_direct
 from .couplings import Couplings
 from .errors import IsingNNError
 
 __all__ = ["QuenchResult", "quench", "mirror", "METHODS"]
 
-METHODS = ("anneal", "layer", "single", "authors")
+METHODS = ("anneal", "fast", "layer", "single", "authors")
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +56,7 @@ class QuenchResult:
     Attributes
     ----------
     energy : float
-        Energy of ``spins``, recomputed from scratch with :meth:`Couplings.energy`.
+        Energy of ``spins``, recomputed from scratch (float64 sums of the float32 couplings, one thread).
     energy_per_spin : float
     n_spins : int
     seconds : float
@@ -65,7 +72,7 @@ class QuenchResult:
     steps : int
         Single-spin attempts (``authors``, ``single``); 0 for the layer methods.
     sweeps : int
-        Full sweeps of all layers, summed over restarts (``layer``, ``anneal``); 0 otherwise.
+        Full sweeps of all layers, summed over restarts (``layer``, ``anneal``, ``fast``); 0 otherwise.
     flips : int
         Accepted single-spin flips (``authors``, ``single``); spins changed by the kept-field kernels
         (greedy and cold heat-bath half-sweeps) otherwise.
@@ -153,8 +160,8 @@ def quench(
     sweeps: int | None = None,
     target: float | None = None,
     batch: int = 32,
-    t_start: float = 2.0,
-    t_end: float = 0.05,
+    t_start: float | None = None,
+    t_end: float | None = None,
     switch: float = 0.05,
     progress: bool = False,
 ) -> QuenchResult:
@@ -163,10 +170,10 @@ def quench(
     Parameters
     ----------
     c : Couplings
-    method : {"anneal", "layer", "single", "authors"}
+    method : {"anneal", "fast", "layer", "single", "authors"}
     restarts : int, optional
-        Independent starts (default 1; ``anneal``: 32, run ``batch`` at a time, or with a
-        ``time_limit`` as many batches as fit). ``result.restarts`` counts those done.
+        Independent starts (default 1; ``anneal``: 32, run ``batch`` at a time; ``anneal`` and ``fast``
+        with a ``time_limit``: as many as fit). ``result.restarts`` counts those done.
     seed : int
         Seed of every random choice (numpy Generator); the same seed gives the same result (unless a
         time limit or a target cuts the run at a point that depends on the clock).
@@ -176,15 +183,17 @@ def quench(
         tells.
     steps : int, optional
         Single-spin attempts per restart: ``authors`` default 1,000,000; ``single`` default: until a
-        local minimum. For ``layer``: the most greedy sweeps (default 10,000).
+        local minimum. For ``layer`` and ``fast``: the most greedy sweeps (default 10,000).
     sweeps : int, optional
-        ``anneal``: heat-bath sweeps of the schedule per replica (default 200).
+        Sweeps of the annealing schedule per replica: ``anneal`` (heat bath, default 200), ``fast``
+        (Metropolis, default 12).
     target : float, optional
         Stop as soon as an energy at or below this is reached (for timing benchmarks).
     batch : int
         ``anneal``: replicas updated together (rows of the matrix products).
-    t_start, t_end : float
-        ``anneal``: first and last temperature in units of each layer's typical local field.
+    t_start, t_end : float, optional
+        First and last temperature of the geometric schedule, in units of each layer's typical local field
+        (``anneal``: 2.0 and 0.05; ``fast``: 0.3 and 0.2).
     switch : float
         ``anneal``: once fewer than this fraction of the spins change per sweep, the batch goes on one
         replica at a time with kept fields (a sweep then costs its flips, not a pass over the couplings).
@@ -202,7 +211,7 @@ def quench(
         raise IsingNNError(f"unknown quench method {method!r}; choose one of {', '.join(METHODS)}")
     seed = _check_int("seed", seed, 0)
     restarts = _check_int("restarts", restarts, 1)
-    if restarts is None and not (method == "anneal" and time_limit is not None):
+    if restarts is None and not (method in ("anneal", "fast") and time_limit is not None):
         restarts = 32 if method == "anneal" else 1
     steps = _check_int("steps", steps, 1)
     sweeps = _check_int("sweeps", sweeps, 1)
@@ -211,7 +220,9 @@ def quench(
     if time_limit is not None and not time_limit > 0:
         raise IsingNNError(f"time limit must be a positive number of seconds, got {time_limit!r}")
     target = _check_float("target energy", target)
-    t_start, t_end = _check_float("t_start", t_start), _check_float("t_end", t_end)
+    t0_default, t1_default = (0.3, 0.2) if method == "fast" else (2.0, 0.05)
+    t_start = t0_default if t_start is None else _check_float("t_start", t_start)
+    t_end = t1_default if t_end is None else _check_float("t_end", t_end)
     if not (t_start is not None and t_end is not None and 0 < t_end <= t_start):
         raise IsingNNError(f"need 0 < t_end <= t_start, got t_start={t_start}, t_end={t_end}")
     switch = _check_float("switch", switch)
@@ -229,6 +240,10 @@ def quench(
     elif method == "layer":
         tr = _m.Tracker(time_limit, target, None, progress, "layer quench")
         out, info = _m.layer(c, rng, restarts, steps or 10_000, tr)
+    elif method == "fast":
+        n = sweeps or 12
+        tr = _m.Tracker(time_limit, target, restarts, progress, "fast anneal")
+        out, info = _m.fast(c, rng, restarts, n, tr, t_start, t_end, steps or 10_000)
     else:
         n = sweeps or 200
         tr = _m.Tracker(time_limit, target, restarts and n * restarts, progress, "anneal")
@@ -237,7 +252,9 @@ def quench(
     tr.bar.close()
 
     s = out.best_s
-    energy = float(c.energy(s))
+    # a serial numba pass, not the BLAS of Couplings.energy: OpenBLAS workers spin for a while after a call
+    # and measurably slowed the next quick search on a 2-core machine
+    energy = float(energy_direct(c.buffer, c.sizes_array, c.bond_offsets, c.spin_offsets, s))
     return QuenchResult(
         energy=energy,
         energy_per_spin=energy / c.n_spins,

@@ -44,7 +44,8 @@ def test_text_output(npz, capsys):
 
 
 @pytest.mark.parametrize(
-    "method,extra", [("anneal", ["--restarts", "8", "--sweeps", "20"]), ("layer", []), ("single", []),
+    "method,extra", [("anneal", ["--restarts", "8", "--sweeps", "20"]), ("fast", []), ("layer", []),
+                     ("single", []),
                      ("authors", ["--steps", "5000"])],
 )
 def test_json_matches_library(npz, capsys, method, extra):

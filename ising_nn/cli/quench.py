@@ -20,7 +20,8 @@ def register(sub) -> None:
     p = sub.add_parser(
         "quench", help="search for the ground-state energy E_0 (and W = 2|E_0|)",
         description="Search for the lowest energy of a network's Ising model. Prints E and E/N (one JSON "
-                    "object with --json). Methods: anneal (batched annealing, the best E_0), layer "
+                    "object with --json). Methods: anneal (batched annealing, the best E_0), fast (a short "
+                    "anneal of whole layers, the quickest below the authors' energy), layer "
                     "(layer-parallel greedy descent), single (single-spin greedy descent with kept local "
                     "fields), authors (the authors' 1,000,000-step quench, for comparison).",
     )
@@ -30,11 +31,12 @@ def register(sub) -> None:
                    help="independent starts (default: 32 for anneal, 1 otherwise)")
     p.add_argument("--steps", type=int, metavar="N",
                    help="single-spin attempts per restart (authors: 1,000,000; single: until a local minimum); "
-                        "layer: the most sweeps")
-    p.add_argument("--sweeps", type=int, metavar="S", help="anneal: heat-bath sweeps per replica (default: 200)")
+                        "layer, fast: the most greedy sweeps")
+    p.add_argument("--sweeps", type=int, metavar="S",
+                   help="sweeps of the annealing schedule (anneal: 200, fast: 12)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the search (default: 0)")
     p.add_argument("--time-limit", type=float, metavar="T",
-                   help="stop after about T seconds (anneal without --restarts: batches until then)")
+                   help="stop after about T seconds (anneal, fast without --restarts: restarts until then)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--blocks", type=int, metavar="K", help="keep only the first K blocks")
