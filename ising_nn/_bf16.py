@@ -31,6 +31,8 @@ def _round_into(src_u32, dst):
 
 @njit(cache=True)
 def _transpose_round_into(src_u32, dst, n_rows, n_cols):
+    # the tiling of ising_nn._fields._transpose_into, rounding each element on the way (a shared kernel
+    # taking the conversion as an argument would cost a call per element in numba)
     for i0 in range(0, n_rows, _TILE):
         i1 = min(i0 + _TILE, n_rows)
         for j0 in range(0, n_cols, _TILE):

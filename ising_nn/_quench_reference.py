@@ -44,18 +44,20 @@ def authors_reference(J_l, s_l, u_k):
     return flips
 
 
+def _fields_of_layer(J_l, s_l, l):
+    """Fresh float64 fields of layer ``l`` from its two neighbours."""
+    h = np.zeros(len(s_l[l]))
+    if l > 0:
+        h += J_l[l - 1].astype(np.float64).T @ s_l[l - 1]
+    if l < len(J_l):
+        h += J_l[l].astype(np.float64) @ s_l[l + 1]
+    return h
+
+
 def heat_reference(J_l, s_l, parity, beta_l, u):
     """Slow pure-Python heat-bath half-sweep (float64 fields, same uniforms and rule as
     :func:`heat_half_kernel`); updates ``s_l`` in place and returns the spins changed."""
-    L = len(J_l)
-    fields = {}
-    for l in range(parity, L + 1, 2):
-        h = np.zeros(len(s_l[l]))
-        if l > 0:
-            h += J_l[l - 1].astype(np.float64).T @ s_l[l - 1]
-        if l < L:
-            h += J_l[l].astype(np.float64) @ s_l[l + 1]
-        fields[l] = h
+    fields = {l: _fields_of_layer(J_l, s_l, l) for l in range(parity, len(J_l) + 1, 2)}
     at, n = 0, 0
     for l, h in fields.items():
         for i in range(len(s_l[l])):
@@ -143,11 +145,7 @@ def fast_reference(J_l, s_l, two_beta, max_greedy, state, table, draws=4, shift=
         changed = 0
         for parity in (0, 1):
             for l in range(parity, L + 1, 2):
-                h = np.zeros(len(s_l[l]))
-                if l > 0:
-                    h += J_l[l - 1].astype(np.float64).T @ s_l[l - 1]
-                if l < L:
-                    h += J_l[l].astype(np.float64) @ s_l[l + 1]
+                h = _fields_of_layer(J_l, s_l, l)
                 word = 0
                 for i in range(len(s_l[l])):
                     x = float(s_l[l][i] * h[i])
