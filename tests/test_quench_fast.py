@@ -144,7 +144,7 @@ def test_fast_quench_result():
     r = quench(c, "fast", restarts=4, seed=1)
     assert r.method == "fast" and r.restarts == 4 and r.converged and r.sweeps >= 4 * 12
     assert r.energy == energy_direct(c.buffer, c.sizes_array, c.bond_offsets, c.spin_offsets, r.spins)
-    assert r.energy == pytest.approx(c.energy(r.spins), abs=1e-3)
+    assert r.energy == pytest.approx(c.energy(r.spins), rel=1e-6, abs=1e-4)  # float32 BLAS vs float64 sums
     # the tracked energy of the best restart is that of the rounded couplings: within their rounding
     bound = float(np.abs(c.buffer).astype(np.float64).sum()) * 2.0**-8
     assert abs(r.energies_r.min() - r.energy) <= bound
