@@ -98,7 +98,11 @@ def run(repeats: int = 3, budget: float = 60.0, model: str = "minilm", fast_per_
         fast_runs += [quench(c, "fast", restarts=8, seed=100 * k + j) for j in range(fast_per_authors)]
     t_auth = _median([r.seconds for r in auth])
     E_auth = _median([r.energy for r in auth])
-    reach = [float(r.trace_t[np.argmax(r.trace_E <= E_auth)]) for r in fast_runs if r.trace_E.min() <= E_auth]
+    # the trace holds energies of the bfloat16-rounded couplings the search runs on: a call counts as reaching
+    # the authors' energy only if its best configuration's exact energy does too
+    reach = [float(r.trace_t[np.argmax(r.trace_E <= E_auth)]) for r in fast_runs
+             if r.trace_E.min() <= E_auth and r.energy <= E_auth]
+    rounding = max(abs(float(r.energies_r.min()) - r.energy) for r in fast_runs)
     first = [r.energies_r[0] for r in fast_runs]  # one restart each
     t_fast = _median(reach) if reach else float("nan")
 
@@ -162,6 +166,10 @@ def run(repeats: int = 3, budget: float = 60.0, model: str = "minilm", fast_per_
         f"measured here {1e3 * t_prep16:.0f} ms and {1e3 * t_prepT:.0f} ms. Counting that one-time "
         f"preparation in, `fast` reaches the authors' energy in {1e3 * (t_fast + t_prep16):.1f} ms "
         f"({t_auth / (t_fast + t_prep16):,.0f}x).",
+        "",
+        "`fast` tracks the energy of the couplings rounded to bfloat16, which it searches; a call counts as "
+        "reaching the authors' energy when the exact energy of its best configuration does too (the two differ "
+        f"by at most {rounding:.2f} here, for the best restart of every call).",
         "",
         f"A `fast` call of 8 restarts takes {_median([r.seconds for r in fast_runs]) * 1e3:.1f} ms (median); "
         f"its first restart alone (median E/N = {_median(first) / N:.4f}) reaches the authors' energy in {hit1} "

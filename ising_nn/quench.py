@@ -19,8 +19,10 @@ Methods
     A short Metropolis anneal of whole layers (default 12 sweeps at temperatures from 0.3 to 0.2 of each
     layer's typical local field) then greedy sweeps until nothing changes, all in one numba call with kept
     float32 fields (each sweep costs its flips), from all +1; restarts share the fields of all +1, computed
-    once in one pass over the couplings. The quickest way below the authors' quench energy (see
-    ``bench/RESULTS.md``).
+    once in one pass over the couplings. It reads bfloat16 copies of the couplings (half the bytes; built
+    once per network, :meth:`Couplings.bf16_buffers`), so it searches the couplings rounded by at most
+    0.2 %; the energy it returns is recomputed from the spins with the float32 couplings. The quickest way
+    below the authors' quench energy (see ``bench/RESULTS.md``).
 ``"anneal"``
     Batched restarts annealed with heat-bath layer updates at geometrically falling temperature (in units
     of each layer's typical local field, from ``t_start`` to ``t_end``): while many spins change, R
@@ -81,7 +83,8 @@ class QuenchResult:
     stopped_early : bool
         The time limit cut the search short (or ``target`` was reached).
     energies_r : ndarray, shape (restarts_done,), float64
-        Final energy of every restart (as tracked by the method, in float32/float64 arithmetic).
+        Final energy of every restart (as tracked by the method, in float32/float64 arithmetic; ``fast``:
+        of the couplings rounded to bfloat16).
     trace_t, trace_E : ndarray, float64
         Seconds since the start and the best energy so far, at every check.
     model : str
