@@ -200,9 +200,14 @@ def energy_from_fields(s, h):
     return -0.5 * e
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath={"reassoc"})
 def energy_direct(buffer, sizes, bond_off, spin_off, s):
-    """``E = - sum_l s_l^T J_l s_{l+1}`` straight from the couplings (float64 accumulation)."""
+    """``E = - sum_l s_l^T J_l s_{l+1}`` straight from the couplings (float64 accumulation).
+
+    ``reassoc`` lets LLVM vectorise the row sums (partial sums in SIMD lanes): 3.9x faster on MiniLM than the
+    sequential sum (2.5 ms against 9.8 ms). The products are exact in float64, so only the order of the
+    float64 additions changes; on another CPU (another vector width) the result may differ in the last bits.
+    """
     e = 0.0
     for l in range(sizes.shape[0] - 1):
         n_in = sizes[l]
@@ -210,10 +215,11 @@ def energy_direct(buffer, sizes, bond_off, spin_off, s):
         a = spin_off[l]
         b = spin_off[l + 1]
         base = bond_off[l]
+        s_out = s[b : b + n_out]
         for i in range(n_in):
-            row = base + i * n_out
+            Jv = buffer[base + i * n_out : base + (i + 1) * n_out]
             acc = 0.0
             for j in range(n_out):
-                acc += np.float64(buffer[row + j]) * s[b + j]
+                acc += np.float64(Jv[j]) * s_out[j]
             e -= acc * s[a + i]
     return e
