@@ -13,7 +13,22 @@ import pytest
 from scipy.special import logsumexp
 
 from ising_nn._wl_join import known_bins
-from ising_nn._wl_kernels import F_E, I_B0, I_HI, I_K, I_OVER, P_W, Q_ALIGN, Q_BAND, kglob, wl_chunk
+from ising_nn._wl_kernels import (
+    F_E,
+    I_ACC,
+    I_B0,
+    I_HI,
+    I_K,
+    I_OVER,
+    MODE_FIELDS,
+    MODE_IMMEDIATE,
+    P_W,
+    Q_ALIGN,
+    Q_BAND,
+    Q_MODE,
+    kglob,
+    wl_chunk,
+)
 from ising_nn._wl_moves import exchange
 from ising_nn._wl_state import Arrays, setup_state
 from ising_nn.couplings import Couplings
@@ -227,6 +242,23 @@ def test_kernel_called_in_short_chunks_equals_one_call():
     for w in range(one.n_windows):  # every accepted flip is in the fields when a call returns
         np.testing.assert_allclose(one.Hf[w], ref_fields(c, one.S[w]), atol=1e-12)
         assert one.FST[w, F_E] == pytest.approx(ref_energy(c, one.S[w]), abs=1e-12)
+
+
+@pytest.mark.parametrize("sizes", [[3, 5, 2, 4], [40, 600, 30, 1]], ids=["narrow", "rows-over-512"])
+def test_deferred_field_updates_walk_exactly_as_immediate_ones(sizes):
+    c = _net(sizes, seed=9)
+    a = Arrays.of(c)
+    kw = dict(bin_width=None, bins=40, seed=2, windows=2, threads=2, overlap=0.3, flatness=0.8, ln_f_final=1e-4,
+              symmetric=True, margin=0.25, start_spins=None, restarts=4)
+    runs = []
+    for mode in (MODE_FIELDS, MODE_IMMEDIATE):
+        st = setup_state(c, a, **kw)
+        st.iparams[Q_MODE] = mode
+        wl_chunk(np.full(st.n_windows, 50_000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+        runs.append(st)
+    assert runs[0].IST[:, I_ACC].sum() > 10_000  # enough accepted flips, many of them next to a pending one
+    for name in ("S", "Hf", "LNG", "HIST", "VIS", "CM", "RNG", "IST", "FST"):
+        np.testing.assert_array_equal(getattr(runs[0], name), getattr(runs[1], name), err_msg=name)
 
 
 def test_replica_exchange_keeps_every_walker_consistent():
