@@ -1,8 +1,9 @@
 """Slow pure-Python references for the numba kernels (tests only: use tiny systems).
 
-:func:`ref_run_window` is a line-by-line translation of :func:`ising_nn._wl_kernels.run_window` (mode
-``MODE_FIELDS``) on Python floats and ints with the same random stream (:mod:`ising_nn._rng` twins), so for
-the same seed and state the kernel must reproduce it bit for bit: every spin, field, ln g and counter.
+:func:`ref_run_window` is a translation of :func:`ising_nn._wl_kernels.run_window` (mode ``MODE_FIELDS``) on
+Python floats and ints with the same random stream (:mod:`ising_nn._rng` twins). It updates the fields at once,
+where the kernel applies each accepted flip's update one accepted flip late; for the same seed and state the
+kernel must still reproduce it bit for bit: every spin, field, ln g and counter.
 :func:`ref_fields` and :func:`ref_energy` compute fields and energy from scratch in float64.
 """
 
