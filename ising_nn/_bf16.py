@@ -12,9 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["round_bf16", "transpose_bf16", "widen_row"]
-
-_TILE = 64
+__all__ = ["round_bf16", "widen_row"]
 
 
 @njit(cache=True, inline="always")
@@ -29,34 +27,11 @@ def _round_into(src_u32, dst):
         dst[i] = _rne(src_u32[i])
 
 
-@njit(cache=True)
-def _transpose_round_into(src_u32, dst, n_rows, n_cols):
-    # the tiling of ising_nn._fields._transpose_into, rounding each element on the way (a shared kernel
-    # taking the conversion as an argument would cost a call per element in numba)
-    for i0 in range(0, n_rows, _TILE):
-        i1 = min(i0 + _TILE, n_rows)
-        for j0 in range(0, n_cols, _TILE):
-            j1 = min(j0 + _TILE, n_cols)
-            for i in range(i0, i1):
-                for j in range(j0, j1):
-                    dst[j * n_rows + i] = _rne(src_u32[i * n_cols + j])
-
-
 def round_bf16(buffer: np.ndarray) -> np.ndarray:
     """bfloat16 bits (``uint16``, same shape) of a float32 array, rounded to nearest even."""
     buffer = np.ascontiguousarray(buffer, dtype=np.float32)
     out = np.empty(buffer.shape, dtype=np.uint16)
     _round_into(buffer.reshape(-1).view(np.uint32), out.reshape(-1))
-    return out
-
-
-def transpose_bf16(buffer: np.ndarray, sizes: np.ndarray, bond_off: np.ndarray) -> np.ndarray:
-    """:func:`ising_nn._fields.transpose_buffer` straight into bfloat16 bits (no float32 transposed copy)."""
-    src = np.ascontiguousarray(buffer, dtype=np.float32).view(np.uint32)
-    out = np.empty(src.shape, dtype=np.uint16)
-    for l in range(len(sizes) - 1):
-        a, b = int(bond_off[l]), int(bond_off[l + 1])
-        _transpose_round_into(src[a:b], out[a:b], int(sizes[l]), int(sizes[l + 1]))
     return out
 
 

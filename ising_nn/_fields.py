@@ -48,20 +48,22 @@ def _transpose_into(src, dst, n_rows, n_cols):
 
 
 def transpose_buffer(buffer: np.ndarray, sizes: np.ndarray, bond_off: np.ndarray) -> np.ndarray:
-    """Every ``J_l^T`` row-major ``(n_{l+1}, n_l)`` in one flat float32 array, at the offsets of ``buffer``.
+    """Every ``J_l^T`` row-major ``(n_{l+1}, n_l)`` in one flat array, at the offsets of ``buffer``.
 
     Parameters
     ----------
-    buffer : ndarray, shape (n_bonds,), float32
+    buffer : ndarray, shape (n_bonds,), float32 or uint16
+        The couplings, or their bfloat16 bits (:func:`ising_nn._bf16.round_bf16`; rounding commutes with
+        transposing, so the transposed bits are the bits of the transposed couplings).
     sizes : ndarray, shape (L + 1,), int64
     bond_off : ndarray, shape (L + 1,), int64
 
     Returns
     -------
-    bufferT : ndarray, shape (n_bonds,), float32
+    bufferT : ndarray, shape (n_bonds,), the dtype of ``buffer``
         One more copy of the couplings (the price of contiguous reads in both directions).
     """
-    buffer = np.ascontiguousarray(buffer, dtype=np.float32)
+    buffer = np.ascontiguousarray(buffer, dtype=np.uint16 if buffer.dtype == np.uint16 else np.float32)
     out = np.empty_like(buffer)
     for l in range(len(sizes) - 1):
         a, b = int(bond_off[l]), int(bond_off[l + 1])

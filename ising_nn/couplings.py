@@ -223,10 +223,14 @@ class Couplings:
         -------
         b16, b16T : ndarray, shape (n_bonds,), uint16
         """
-        from ._bf16 import round_bf16, transpose_bf16
+        from ._bf16 import round_bf16
+        from ._fields import transpose_buffer
 
-        return self._derived("bf16", lambda: (round_bf16(self.buffer),
-                                              transpose_bf16(self.buffer, self.sizes_array, self.bond_offsets)))
+        def build():
+            b16 = round_bf16(self.buffer)
+            return b16, transpose_buffer(b16, self.sizes_array, self.bond_offsets)
+
+        return self._derived("bf16", build)
 
     def _derived(self, key: str, build):
         """Arrays derived from :attr:`buffer`, built once by ``build()`` and kept with the couplings.
