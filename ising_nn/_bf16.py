@@ -2,9 +2,10 @@
 
 bfloat16 keeps the sign, the 8 exponent bits and the top 7 mantissa bits of a float32 (relative rounding
 error <= 2^-9 = 0.2 %), stored here as ``uint16``. Widening back is exact and cheap: ``bits << 16``
-reinterpreted as float32, which :func:`widen_row` does into a small scratch array so that the loop that uses
-the values vectorises. Only the quick search uses these copies: it runs on couplings rounded by at most
-0.2 % and every energy it reports is recomputed from the spins with the float32 couplings.
+reinterpreted as float32, which the kernels of :mod:`ising_nn._quench_fast` do into a small scratch array read
+through a float32 view, inside the loop that uses the values (it vectorises). Only the quick search uses
+these copies: it runs on couplings rounded by at most 0.2 % and every energy it reports is recomputed from
+the spins with the float32 couplings.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["round_bf16", "widen_row"]
+__all__ = ["round_bf16"]
 
 
 @njit(cache=True, inline="always")
@@ -33,10 +34,3 @@ def round_bf16(buffer: np.ndarray) -> np.ndarray:
     out = np.empty(buffer.shape, dtype=np.uint16)
     _round_into(buffer.reshape(-1).view(np.uint32), out.reshape(-1))
     return out
-
-
-@njit(cache=True, inline="always")
-def widen_row(row16, tmp_u32, n):
-    """Widen ``row16[:n]`` (bfloat16 bits) into ``tmp_u32[:n]``; read the values through a float32 view."""
-    for j in range(n):
-        tmp_u32[j] = np.uint32(row16[j]) << np.uint32(16)
