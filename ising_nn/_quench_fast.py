@@ -41,8 +41,8 @@ EXP_TABLE = (-np.log((np.arange(1 << TABLE_BITS) + 0.5) / (1 << TABLE_BITS))).as
 
 # Rows prefetched ahead of the one being added. A row (0.75-3 KiB here) is added in less time than a memory
 # latency, so prefetching only the next one left the loop stalled on its loads: measured on MiniLM in one
-# process (interleaved, identical results), 2 / 3 / 4 / 5 / 8 rows ahead made the anneal 1.11 / 1.07-1.12 /
-# 1.11-1.16 / 1.06 / 1.06x as fast as 1 row ahead.
+# process (interleaved, identical results), 2 / 3 / 4 / 5 / 6 / 8 rows ahead made the anneal 1.11 /
+# 1.07-1.12 / 1.10-1.16 (8 runs) / 1.06 / 1.14 / 1.06x as fast as 1 row ahead.
 ROWS_AHEAD = 4
 
 # slots of ``out``
