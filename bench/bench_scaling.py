@@ -74,7 +74,9 @@ def measure(name: str, sweeps: float = 2.0) -> dict:
     att = int((st.IST[:, I_ATT] - i0[:, I_ATT]).sum())
     acc = int((st.IST[:, I_ACC] - i0[:, I_ACC]).sum())
     state = sum(x.nbytes for x in (st.S, st.Hf, st.LNG, st.HIST, st.VIS, st.CM))
-    return dict(name=name, n_spins=N, n_bonds=c.n_bonds, couplings_GB=2 * c.nbytes / 1e9, state_MB=state / 1e6,
+    copies = 3 if a.layout == "records" else 2  # the buffer, and the records (two copies) or one transposed copy
+    return dict(name=name, n_spins=N, n_bonds=c.n_bonds, couplings_GB=copies * c.nbytes / 1e9, layout=a.layout,
+                state_MB=state / 1e6,
                 windows=W, threads=threads, build_s=t_build, setup_s=t_setup, sec_per_sweep=dt * W / (att / N),
                 cpu_sec_per_sweep=cpu * W / (att / N), attempts_per_s=att / dt, acceptance=acc / att,
                 peak_rss_GB=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9)
@@ -93,20 +95,23 @@ def run() -> str:
         "## Wang-Landau: scaling",
         "",
         "One process per size (peak RSS is its own); random N(0, 0.02^2) float32 couplings of the model's shapes "
-        "except MiniLM (trained). Couplings memory counts the buffer and its transposed copy; a sweep is N "
+        "except MiniLM (trained). Couplings memory counts the buffer and what the flips read: in the `auto` layout "
+        "of `wang_landau`, spin records (two more copies) where they fit in a quarter of this machine's memory, "
+        "else one transposed copy (`ising_nn/_layout.py`; the same walk either way); a sweep is N "
         "attempts of one walker, one window per thread in parallel (wall clock; CPU seconds of each thread in "
         "brackets: on a shared machine the difference is time the thread was not running).",
         "",
-        "| network | spins | bonds | couplings (GB) | windows' state (MB) | set-up (s) | s / sweep | "
+        "| network | spins | bonds | layout | couplings (GB) | windows' state (MB) | set-up (s) | s / sweep | "
         "attempts/s | acceptance | peak RSS (GB) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
-            out.append(f"| {r['name']} | failed: {r['error']} |||||||||")
+            out.append(f"| {r['name']} | failed: {r['error']} ||||||||||")
             continue
         out.append(
-            f"| {r['name']} | {r['n_spins']:,} | {r['n_bonds']:,} | {r['couplings_GB']:.2f} | {r['state_MB']:.1f} "
+            f"| {r['name']} | {r['n_spins']:,} | {r['n_bonds']:,} | {r['layout']} | {r['couplings_GB']:.2f} "
+            f"| {r['state_MB']:.1f} "
             f"| {r['build_s'] + r['setup_s']:.1f} | {r['sec_per_sweep']:.3g} ({r['cpu_sec_per_sweep']:.3g}) "
             f"| {r['attempts_per_s']:,.0f} | {r['acceptance']:.2f} | {r['peak_rss_GB']:.2f} |"
         )

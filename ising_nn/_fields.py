@@ -140,21 +140,6 @@ def _flip(layer, i, buffer, bufferT, sizes, bond_off, spin_off, s, h):
     return dE
 
 
-@nb.njit(cache=True, inline="always")
-def _pending_change(g, l, p, lp, delta, buffer, bufferT, sizes, bond_off, spin_off):
-    """The change ``_add_rows`` will make to ``h[g]`` (spin ``g`` in layer ``l``) for a flip of spin ``p``
-    (layer ``lp``, ``delta = s_new - s_old``): one coupling, or 0 when the layers are not adjacent.
-
-    ``h[g] + _pending_change(...)`` rounds exactly as the update itself (``delta * J`` is exact), so a sampler
-    can decide on the next attempts before it streams the rows of an accepted flip.
-    """
-    if l == lp + 1:
-        return delta * buffer[bond_off[lp] + (p - spin_off[lp]) * sizes[l] + (g - spin_off[l])]
-    if l == lp - 1:
-        return delta * bufferT[bond_off[l] + (p - spin_off[lp]) * sizes[l] + (g - spin_off[l])]
-    return 0.0
-
-
 @nb.njit(cache=True)
 def flip_spin(layer, i, buffer, bufferT, sizes, bond_off, spin_off, s, h):
     """Flip spin ``i`` (index within ``layer``) and update the neighbouring layers' fields; return dE.

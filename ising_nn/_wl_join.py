@@ -269,6 +269,7 @@ def to_dos(c: Couplings, st, reason: str, resumed: bool, drift_h: float, drift_E
         time=f"{seconds:.3f}",
         sampling_time=f"{float(st.meta['elapsed']):.3f}",
         threads=st.meta["threads"],
+        layout=st.meta.get("layout", "rows"),
         windows=st.n_windows,
         flatness=float(st.params[1]),
 

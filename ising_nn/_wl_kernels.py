@@ -9,6 +9,9 @@ State of window ``w`` (all arrays; the Python driver in :mod:`ising_nn.wanglanda
 - ``rng`` uint64 ``(4,)``: the window's xoshiro256** stream.
 - ``ist`` int64 ``(NI,)`` and ``fst`` float64 ``(NF,)``: the scalars, at the indices ``I_*`` and ``F_*``.
 
+The couplings come as ``up, down, table`` (either layout of :mod:`ising_nn._layout`), with
+``sizes``, ``spin_off`` and ``layer_idx`` (:mod:`ising_nn._fields`).
+
 Bins: the global bin of energy ``E`` is ``k = round(E / w - align / 2)`` with ties rounded away from zero, so
 that ``k(-E) = -k(E)`` (``align = 0``: a bin centred on E = 0) or ``-k(E) - 1`` (``align = 1``: a bin edge at
 0). Window ``w`` holds global bins ``ist[I_B0] + 0 .. ist[I_B0] + n_w - 1``. Bin centre: ``(k + align/2) w``.
@@ -21,8 +24,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._fields import _add_rows, _pending_change
-from ._prefetch import prefetch
+from ._layout import _add_spin, _pending_coupling, _prefetch_spin
 from ._rng import randbelow, uniform
 
 __all__ = ["wl_chunk", "run_window", "kglob", "NI", "NF", "NQ"]
@@ -41,7 +43,8 @@ Q_ALIGN, Q_CHECK, Q_MODE, Q_BAND = range(4)
 NQ = 4
 # stages
 HALVING, ONE_OVER_T, DONE = 0, 1, 2
-# modes: 0 = kept fields (ours); 1 = recompute h_i at every attempt, column read strided (the authors');
+# modes: 0 = kept fields (ours); 1 = recompute h_i at every attempt, column read strided (the authors'; the
+# "rows" layout only);
 # 2 = recompute with the transposed copy (contiguous reads) -- the baselines of the benchmark; 3 = kept fields
 # updated at once, without the deferral and prefetch of run_window's docstring (the same walk, bit for bit:
 # the benchmark's measure of the deferral, and the tests' check of it).
@@ -52,6 +55,9 @@ MODE_FIELDS, MODE_RECOMPUTE, MODE_RECOMPUTE_T, MODE_IMMEDIATE = 0, 1, 2, 3
 # 256 / 1,024: 128 / 512 was fastest, 1.12-1.23x the attempts/s of MODE_IMMEDIATE (bench/RESULTS.md).
 PREFETCH_CANDIDATE = 128
 PREFETCH_ACCEPTED = 512
+# (One accepted flip is kept pending. Keeping 2, 4 or 8, the oldest applied when one more is accepted, was
+# measured on MiniLM: 1.00x, 0.94x and 0.79x: the rows are not late, and every attempt checks every pending
+# flip.)
 
 
 @nb.njit(cache=True, inline="always")
@@ -91,7 +97,7 @@ def _flat(hist, vis, lo, hi, flatness):
 
 
 @nb.njit(cache=True, fastmath=True)
-def _field_recompute(mode, g, l, s, buffer, bufferT, sizes, bond_off, spin_off):
+def _field_recompute(mode, g, l, s, up, down, table, sizes, spin_off):
     # The baseline: O(fan-in + fan-out) work per attempt. fastmath lets LLVM vectorise the float32 sums,
     # which only makes the baseline faster (a conservative speed-up ratio).
     n_mat = sizes.shape[0] - 1
@@ -99,42 +105,29 @@ def _field_recompute(mode, g, l, s, buffer, bufferT, sizes, bond_off, spin_off):
     acc = np.float32(0.0)
     if l < n_mat:
         n_out = sizes[l + 1]
-        row = bond_off[l] + i * n_out
+        row = table[l, 0] + i * table[l, 1]
         b = spin_off[l + 1]
         for j in range(n_out):
-            acc += buffer[row + j] * np.float32(s[b + j])
+            acc += up[row + j] * np.float32(s[b + j])
     if l > 0:
         n_prev = sizes[l - 1]
         n_l = sizes[l]
         a = spin_off[l - 1]
         if mode == MODE_RECOMPUTE:
-            base = bond_off[l - 1] + i
+            # column i of J_{l-1}, strided: the "rows" layout only, where up is the couplings' buffer and
+            # J_{l-1} starts at table[l - 1, 0] (the up row of the first spin of layer l - 1)
+            base = table[l - 1, 0] + i
             for k in range(n_prev):
-                acc += buffer[base + k * n_l] * np.float32(s[a + k])
+                acc += up[base + k * n_l] * np.float32(s[a + k])
         else:
-            row = bond_off[l - 1] + i * n_prev
+            row = table[l, 2] + i * table[l, 3]
             for k in range(n_prev):
-                acc += bufferT[row + k] * np.float32(s[a + k])
+                acc += down[row + k] * np.float32(s[a + k])
     return np.float64(acc)
 
 
-@nb.njit(cache=True, inline="always")
-def _prefetch_rows(g, n_floats, layer_idx, buffer, bufferT, sizes, bond_off, spin_off):
-    # the first n_floats of each row the flip of spin g reads (every 16 floats: a 64-byte cache line)
-    l = layer_idx[g]
-    i = g - spin_off[l]
-    if l < sizes.shape[0] - 1:
-        r = bond_off[l] + i * sizes[l + 1]
-        for q in range(0, min(sizes[l + 1], n_floats), 16):
-            prefetch(buffer, r + q)
-    if l > 0:
-        r = bond_off[l - 1] + i * sizes[l - 1]
-        for q in range(0, min(sizes[l - 1], n_floats), 16):
-            prefetch(bufferT, r + q)
-
-
 @nb.njit(cache=True)
-def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, buffer, bufferT, sizes, bond_off, spin_off,
+def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, up, down, table, sizes, spin_off,
                layer_idx, params, iparams):
     """Advance one window by ``n_att`` attempts (or until its ln f reaches the final value).
 
@@ -187,14 +180,14 @@ def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, buffer, bufferT, 
         g = g_next if g_next >= 0 else randbelow(rng, N)
         g_next = randbelow(rng, N)
         if fields:
-            _prefetch_rows(g_next, PREFETCH_CANDIDATE, layer_idx, buffer, bufferT, sizes, bond_off, spin_off)
+            _prefetch_spin(g_next, PREFETCH_CANDIDATE, layer_idx, up, down, table, sizes, spin_off)
         l = layer_idx[g]
         if fields:
             hg = h[g]
             if pend >= 0:
-                hg += _pending_change(g, l, pend, l_pend, d_pend, buffer, bufferT, sizes, bond_off, spin_off)
+                hg += _pending_coupling(g, l, pend, l_pend, d_pend, up, down, table, spin_off)
         else:
-            hg = _field_recompute(mode, g, l, s, buffer, bufferT, sizes, bond_off, spin_off)
+            hg = _field_recompute(mode, g, l, s, up, down, table, sizes, spin_off)
         fan = (sizes[l + 1] if l < n_mat else 0) + (sizes[l - 1] if l > 0 else 0)
         if not fields:
             nread += fan
@@ -232,13 +225,12 @@ def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, buffer, bufferT, 
             s_old = s[g]
             s[g] = -s_old
             if mode == MODE_IMMEDIATE:
-                _add_rows(l, g - spin_off[l], -2.0 * s_old, buffer, bufferT, sizes, bond_off, spin_off, h)
+                _add_spin(g, l, -2.0 * s_old, up, down, table, sizes, spin_off, h)
                 nread += fan
             elif mode == MODE_FIELDS:
-                _prefetch_rows(g, PREFETCH_ACCEPTED, layer_idx, buffer, bufferT, sizes, bond_off, spin_off)
+                _prefetch_spin(g, PREFETCH_ACCEPTED, layer_idx, up, down, table, sizes, spin_off)
                 if pend >= 0:
-                    _add_rows(l_pend, pend - spin_off[l_pend], d_pend, buffer, bufferT, sizes, bond_off, spin_off,
-                              h)
+                    _add_spin(pend, l_pend, d_pend, up, down, table, sizes, spin_off, h)
                 pend = g
                 l_pend = l
                 d_pend = -2.0 * s_old
@@ -269,7 +261,7 @@ def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, buffer, bufferT, 
                 if lnf <= lnf_final:
                     stage = DONE
     if pend >= 0:
-        _add_rows(l_pend, pend - spin_off[l_pend], d_pend, buffer, bufferT, sizes, bond_off, spin_off, h)
+        _add_spin(pend, l_pend, d_pend, up, down, table, sizes, spin_off, h)
     ist[I_K] = k
     ist[I_STAGE] = stage
     ist[I_STEPS] = steps
@@ -287,7 +279,7 @@ def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, buffer, bufferT, 
 
 
 @nb.njit(cache=True, parallel=True)
-def wl_chunk(n_att, order, boff, S, Hf, LNG, HIST, VIS, CM, RNG, IST, FST, buffer, bufferT, sizes, bond_off,
+def wl_chunk(n_att, order, boff, S, Hf, LNG, HIST, VIS, CM, RNG, IST, FST, up, down, table, sizes,
              spin_off, layer_idx, params, iparams):
     """Advance every window ``w`` by ``n_att[w]`` attempts, windows in parallel (independent streams).
 
@@ -300,4 +292,4 @@ def wl_chunk(n_att, order, boff, S, Hf, LNG, HIST, VIS, CM, RNG, IST, FST, buffe
         a = boff[w]
         b = boff[w + 1]
         run_window(n_att[w], S[w], Hf[w], LNG[a:b], HIST[a:b], VIS[a:b], CM[a * nd : b * nd], RNG[w], IST[w],
-                   FST[w], buffer, bufferT, sizes, bond_off, spin_off, layer_idx, params, iparams)
+                   FST[w], up, down, table, sizes, spin_off, layer_idx, params, iparams)

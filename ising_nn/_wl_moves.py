@@ -6,7 +6,8 @@ import math
 
 import numba as nb
 
-from ._fields import _flip, energy_from_fields, init_fields
+from ._fields import energy_from_fields, init_fields
+from ._layout import _add_spin
 from ._rng import uniform
 from ._wl_kernels import F_E, I_B0, I_HI, I_K
 
@@ -58,8 +59,10 @@ def exchange(parity, by_energy, boff, S, Hf, LNG, VIS, IST, FST, rngx, counts):
 
 
 @nb.njit(cache=True, parallel=True)
-def descend_many(S, Hf, E_out, buffer, bufferT, sizes, bond_off, spin_off, max_sweeps):
+def descend_many(S, Hf, E_out, buffer, up, down, table, sizes, bond_off, spin_off, max_sweeps):
     """Greedy zero-temperature descents from the rows of ``S`` (in place), in parallel.
+
+    ``buffer`` computes the fields; flips read ``up, down, table`` (:mod:`ising_nn._layout`).
 
     Sequential sweeps flip every spin with ``s_i h_i < 0`` (dE < 0) until a sweep flips none. Writes the
     final fields into ``Hf`` and energies into ``E_out`` (float64, (R,)).
@@ -72,9 +75,11 @@ def descend_many(S, Hf, E_out, buffer, bufferT, sizes, bond_off, spin_off, max_s
             nflip = 0
             for l in range(sizes.shape[0]):
                 base = spin_off[l]
-                for i in range(sizes[l]):
-                    if s[base + i] * h[base + i] < 0.0:
-                        _flip(l, i, buffer, bufferT, sizes, bond_off, spin_off, s, h)
+                for g in range(base, base + sizes[l]):
+                    if s[g] * h[g] < 0.0:
+                        d = -2.0 * s[g]
+                        s[g] = -s[g]
+                        _add_spin(g, l, d, up, down, table, sizes, spin_off, h)
                         nflip += 1
             if nflip == 0:
                 break

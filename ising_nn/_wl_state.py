@@ -59,24 +59,38 @@ COUNTS_MEMORY = 1.5e9
 
 @dataclass
 class Arrays:
-    """The couplings as kernel arguments (plus the transposed copy and the layer of every spin)."""
+    """The couplings as kernel arguments: the buffer (for fresh fields and energies) and the rows the flips
+    read, in either layout of :mod:`ising_nn._layout` (``up``, ``down`` and the per-layer ``table``)."""
 
     buffer: np.ndarray
-    bufferT: np.ndarray
     sizes: np.ndarray
     bond_off: np.ndarray
     spin_off: np.ndarray
     layer_idx: np.ndarray
+    up: np.ndarray
+    down: np.ndarray
+    table: np.ndarray
+    layout: str
 
     @classmethod
-    def of(cls, c: Couplings) -> Arrays:
+    def of(cls, c: Couplings, layout: str = "auto") -> Arrays:
+        """Kernel arrays of ``c`` in ``layout`` ("auto", "rows" or "records"); derived copies are kept with
+        ``c`` (:meth:`ising_nn.couplings.Couplings._derived`), so later calls share them."""
         from ._fields import layer_index
+        from ._layout import build_records, choose_layout, row_table
 
         sizes, bond_off, spin_off = c.sizes_array, c.bond_offsets, c.spin_offsets
-        return cls(c.buffer, c.transposed_buffer(), sizes, bond_off, spin_off, layer_index(spin_off))
+        layout = choose_layout(layout, c.n_bonds)
+        if layout == "records":
+            R, table = c._derived("records", lambda: build_records(c.buffer, sizes, bond_off))
+            up, down = R, R
+        else:
+            up, down, table = c.buffer, c.transposed_buffer(), row_table(sizes, bond_off)
+        return cls(c.buffer, sizes, bond_off, spin_off, layer_index(spin_off), up, down, table, layout)
 
     def args(self) -> tuple:
-        return (self.buffer, self.bufferT, self.sizes, self.bond_off, self.spin_off, self.layer_idx)
+        """The couplings' arguments of :func:`ising_nn._wl_kernels.wl_chunk`."""
+        return (self.up, self.down, self.table, self.sizes, self.spin_off, self.layer_idx)
 
 
 @dataclass
@@ -144,7 +158,7 @@ def descend(c: Couplings, a: Arrays, seed: int, restarts: int, start_spins=None)
     S = (rng.integers(0, 2, size=(restarts, N), dtype=np.int8) * 2 - 1).astype(np.int8)
     Hf = np.empty((restarts, N))
     E = np.empty(restarts)
-    descend_many(S, Hf, E, a.buffer, a.bufferT, a.sizes, a.bond_off, a.spin_off, 10_000)
+    descend_many(S, Hf, E, a.buffer, a.up, a.down, a.table, a.sizes, a.bond_off, a.spin_off, 10_000)
     r = int(np.argmin(E))
     best_E, best_s = float(E[r]), S[r].copy()
     if start_spins is not None:

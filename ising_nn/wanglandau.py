@@ -45,6 +45,7 @@ import time
 import numba
 import numpy as np
 
+from ._layout import choose_layout
 from ._wl_checkpoint import check_state_shapes, load_state, save_state
 from ._wl_join import degenerate_dos, to_dos
 from ._wl_kernels import (
@@ -112,6 +113,7 @@ def wang_landau(
     checkpoint_every: float = 60.0,
     estimator: str = "tm",
     refine: int | None = None,
+    layout: str = "auto",
 ) -> DOS:
     """Density of states g(E) by Wang-Landau sampling with the 1/t refinement, windows in parallel.
 
@@ -171,6 +173,11 @@ def wang_landau(
     refine : int, optional
         Sampling bins per output bin (odd; default: enough that a sampling bin is no wider than a typical
         single-flip |dE|).
+    layout : {"auto", "rows", "records"}
+        How the flips find a spin's couplings (:mod:`ising_nn._layout`): ``"records"`` keeps two copies of
+        the couplings, spin by spin, besides the buffer, and streams them faster; ``"rows"`` keeps one
+        transposed copy. Results are the same bit for bit; ``"auto"`` takes the records when they fit in a
+        quarter of the machine's memory.
 
     Returns
     -------
@@ -204,6 +211,7 @@ def wang_landau(
         raise IsingNNError(f"overlap and flatness must be in (0, 1), got {overlap!r} and {flatness!r}")
     if not float(margin) >= 0.0:
         raise IsingNNError(f"margin must be >= 0, got {margin!r}")
+    layout = choose_layout(layout, c.n_bonds)
     if estimator not in ("tm", "wl"):
         raise IsingNNError(f"estimator must be 'tm' or 'wl', got {estimator!r}")
     if refine is not None:
@@ -217,7 +225,7 @@ def wang_landau(
     prev_threads = numba.get_num_threads()
     numba.set_num_threads(thr)
     try:
-        a = Arrays.of(c)
+        a = Arrays.of(c, layout)
         resumed = bool(resume and checkpoint is not None and os.path.exists(checkpoint))
         if resumed:
             st = load_state(checkpoint, c)
@@ -231,6 +239,7 @@ def wang_landau(
                              restarts=int(restarts), refine=refine)
             if not isinstance(st, WLState):
                 return degenerate_dos(c, seed, time.perf_counter() - t0)
+        st.meta["layout"] = a.layout  # this call's (a resumed run may use the other: same walk)
         reason = _run(st, a, c.n_spins, t0, time_limit, max_sweeps, checkpoint, checkpoint_every, progress)
         drift_h, drift_E = _verify(st, a)
         if checkpoint is not None:

@@ -205,10 +205,10 @@ def _ref_views(st, w):
             st.IST[w], st.FST[w])
 
 
-@pytest.mark.parametrize("symmetric", [True, False])
-def test_kernel_equals_pure_python_reference_step_for_step(symmetric):
+@pytest.mark.parametrize(("symmetric", "layout"), [(True, "records"), (False, "rows")])
+def test_kernel_equals_pure_python_reference_step_for_step(symmetric, layout):
     c = _net([3, 5, 2, 4], seed=3)
-    a = Arrays.of(c)
+    a = Arrays.of(c, layout)
     st = setup_state(c, a, bin_width=None, bins=24, seed=5, windows=2, threads=2, overlap=0.3, flatness=0.8,
                      ln_f_final=3e-3, symmetric=symmetric, margin=0.25, start_spins=None, restarts=4)
     ref = [[x.tolist() for x in _ref_views(st, w)] for w in range(st.n_windows)]
@@ -244,10 +244,11 @@ def test_kernel_called_in_short_chunks_equals_one_call():
         assert one.FST[w, F_E] == pytest.approx(ref_energy(c, one.S[w]), abs=1e-12)
 
 
+@pytest.mark.parametrize("layout", ["rows", "records"])
 @pytest.mark.parametrize("sizes", [[3, 5, 2, 4], [40, 600, 30, 1]], ids=["narrow", "rows-over-512"])
-def test_deferred_field_updates_walk_exactly_as_immediate_ones(sizes):
+def test_deferred_field_updates_walk_exactly_as_immediate_ones(sizes, layout):
     c = _net(sizes, seed=9)
-    a = Arrays.of(c)
+    a = Arrays.of(c, layout)
     kw = dict(bin_width=None, bins=40, seed=2, windows=2, threads=2, overlap=0.3, flatness=0.8, ln_f_final=1e-4,
               symmetric=True, margin=0.25, start_spins=None, restarts=4)
     runs = []

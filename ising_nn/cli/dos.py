@@ -40,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--max-sweeps", type=float, metavar="S", help="stop after S sweeps per window")
     p.add_argument("--estimator", choices=("tm", "wl"), default="tm",
                    help="ln g from the transition-matrix fit (default) or the joined WL windows")
+    p.add_argument("--layout", default="auto", metavar="{auto,rows,records}",
+                   help="couplings as spin records (faster, 3 copies in memory) or rows (2 copies); the same "
+                        "result either way (default auto: records when they fit in a quarter of memory)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--blocks", type=int, metavar="K", help="keep only the first K blocks")
     p.add_argument("--shuffle", type=float, default=0.0, metavar="F", help="shuffle a fraction F of couplings")
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     dos = wang_landau(
         c, bin_width=args.bin_width, bins=args.bins, seed=args.seed, threads=args.threads,
         time_limit=args.time_limit, checkpoint=ckpt, resume=args.resume, progress=not args.no_progress,
-        ln_f_final=args.ln_f_final, max_sweeps=args.max_sweeps, estimator=args.estimator,
+        ln_f_final=args.ln_f_final, max_sweeps=args.max_sweeps, estimator=args.estimator, layout=args.layout,
     )
     write_dos(dos, args.output, {"time_limit": args.time_limit})
     h = dos.header
