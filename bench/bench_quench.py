@@ -161,7 +161,7 @@ def run(repeats: int = 3, budget: float = 60.0, model: str = "minilm", fast_per_
         "",
         "Timings include everything a call does from the couplings in memory, with the copies the samplers "
         "read already built (numba kernels compiled beforehand): `fast` reads the bfloat16 copies of the "
-        "couplings and of their transpose, `single` and Wang-Landau the float32 transpose. Each is built once "
+        "couplings and of their transpose, `single` the float32 transpose. Each is built once "
         "per network and kept with it (`Couplings.bf16_buffers()`, `Couplings.transposed_buffer()`): "
         f"measured here {1e3 * t_prep16:.0f} ms and {1e3 * t_prepT:.0f} ms. Counting that one-time "
         f"preparation in, `fast` reaches the authors' energy in {1e3 * (t_fast + t_prep16):.1f} ms "

@@ -201,9 +201,11 @@ class Couplings:
         """Every ``J_l^T``, row-major ``(n_{l+1}, n_l)``, in one float32 array at the offsets of :attr:`buffer`.
 
         The samplers read a flipped spin's couplings in both directions from contiguous rows: row ``i`` of
-        ``J_l`` in :attr:`buffer` and row ``i`` of ``J_{l-1}^T`` in this copy. Built on first use (a tiled
-        transpose: ~20 ms for MiniLM, ~0.2 s at GPT-2 size) and kept with the couplings (see
-        :meth:`_derived`), so later sampler calls share it; it doubles the memory of the couplings.
+        ``J_l`` in :attr:`buffer` and row ``i`` of ``J_{l-1}^T`` in this copy (Wang-Landau does so in its
+        ``"rows"`` layout; its ``"records"`` layout keeps both rows of each spin together instead, see
+        :mod:`ising_nn._layout`). Built on first use (a tiled transpose: ~20 ms for MiniLM, ~0.2 s at GPT-2
+        size) and kept with the couplings (see :meth:`_derived`), so later sampler calls share it; it doubles
+        the memory of the couplings.
 
         Returns
         -------
