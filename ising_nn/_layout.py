@@ -11,10 +11,11 @@ more random load per attempt), so they run unchanged on either layout:
   (:meth:`ising_nn.couplings.Couplings.transposed_buffer`): one extra copy of the couplings, two reads at
   unrelated places per flip.
 - ``"records"``: one array holding, spin after spin, ``[down row, up row]``; ``up`` and ``down`` are the same
-  array. Each flip then reads one contiguous block (4 KiB on MiniLM) instead of two: measured on MiniLM with
-  2 threads, random records read at 1.4x the rate of the two rows (84 % of a sequential read against 57 %),
-  because the hardware prefetcher and the memory pages see one stream. The price is memory: the records are
-  two copies of the couplings, which are kept besides the buffer (three in all, against two).
+  array. Each flip then reads one contiguous block (4 KiB on MiniLM) instead of two, which the hardware
+  prefetcher follows as one stream. Measured on MiniLM with 2 threads: random spins' records read at 1.19x
+  the rate of their two rows (median of 12 interleaved pairs), their flips run 1.14-1.19x as fast, and the
+  Wang-Landau kernel, which also spends time on the attempts, 1.03-1.07x (bench/RESULTS.md). The price is
+  memory: the records are two copies of the couplings, kept besides the buffer (three in all, against two).
 
 The numbers are the same in both, and so is the order of every floating-point operation, hence the same walk
 bit for bit (tested). ``"auto"`` takes the records when they fit in :data:`RECORDS_MEMORY_FRACTION` of the
@@ -28,7 +29,6 @@ import os
 import numba as nb
 import numpy as np
 
-from ._fields import _TILE
 from ._prefetch import prefetch
 
 __all__ = ["LAYOUTS", "RECORDS_MEMORY_FRACTION", "choose_layout", "row_table", "build_records", "spin_starts",
@@ -80,32 +80,6 @@ def row_table(sizes: np.ndarray, bond_off: np.ndarray) -> np.ndarray:
     return table
 
 
-@nb.njit(cache=True)
-def _fill_records(buffer, sizes, bond_off, table, R):
-    n_mat = sizes.shape[0] - 1
-    for l in range(sizes.shape[0]):
-        n_dn = sizes[l - 1] if l > 0 else 0
-        n_up = sizes[l + 1] if l < n_mat else 0
-        stride = n_dn + n_up
-        base = table[l, 2]
-        if n_up > 0:  # up rows: rows of J_l, copied
-            for i in range(sizes[l]):
-                src = bond_off[l] + i * n_up
-                dst = base + i * stride + n_dn
-                for j in range(n_up):
-                    R[dst + j] = buffer[src + j]
-        if n_dn > 0:  # down rows: columns of J_{l-1} (n_dn x sizes[l]), transposed in tiles
-            src0 = bond_off[l - 1]
-            n_cols = sizes[l]
-            for k0 in range(0, n_dn, _TILE):
-                k1 = min(k0 + _TILE, n_dn)
-                for i0 in range(0, n_cols, _TILE):
-                    i1 = min(i0 + _TILE, n_cols)
-                    for k in range(k0, k1):
-                        for i in range(i0, i1):
-                            R[base + i * stride + k] = buffer[src0 + k * n_cols + i]
-
-
 def build_records(buffer: np.ndarray, sizes: np.ndarray, bond_off: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The ``"records"`` layout: every spin's down row then up row, spin after spin, in one array.
 
@@ -122,13 +96,20 @@ def build_records(buffer: np.ndarray, sizes: np.ndarray, bond_off: np.ndarray) -
         its up row at ``table[l, 0] + i * table[l, 1]``.
     """
     sizes, bond_off = (np.asarray(x, np.int64) for x in (sizes, bond_off))
+    buffer = np.asarray(buffer, np.float32)
     dn, up = _neighbours(sizes)
     rec = sizes * (dn + up)  # floats per layer
     first = np.zeros(sizes.size, np.int64)
     np.cumsum(rec[:-1], out=first[1:])
     table = np.stack([first + dn, dn + up, first, dn + up], axis=1).astype(np.int64)
     R = np.empty(int(rec.sum()), np.float32)
-    _fill_records(np.ascontiguousarray(buffer, np.float32), sizes, bond_off, table, R)
+    for l, n in enumerate(sizes):
+        # numpy's strided copies: 0.04 s for MiniLM, against 0.15 s for a tiled numba loop (measured)
+        R_l = R[first[l] : first[l] + rec[l]].reshape(n, dn[l] + up[l])
+        if dn[l]:  # the columns of J_{l-1}
+            R_l[:, : dn[l]] = buffer[bond_off[l - 1] : bond_off[l]].reshape(dn[l], n).T
+        if up[l]:  # the rows of J_l
+            R_l[:, dn[l] :] = buffer[bond_off[l] : bond_off[l + 1]].reshape(n, up[l])
     return R, table
 
 
