@@ -209,15 +209,23 @@ def _restore(st, snap):
         setattr(st, k, v.copy())
 
 
-def _interleaved(st, snap, variants: dict, n: int, repeats: int = 5) -> dict:
+def _interleaved(st, snap, variants: dict, n: int, repeats: int = 5, probe=None) -> dict:
     """Attempts/s (median of ``repeats``) of each variant ``label -> (Arrays, mode)``, run in turn from the same
-    state ``snap``, and whether all of them end in the same spins, fields and ln g."""
+    state ``snap``, and whether all of them end in the same spins, fields and ln g.
+
+    ``probe()``, if given, returns a read-bandwidth sample (GB/s), taken just before each round of variants:
+    ``"probe"`` lists them and ``"round_rates"`` the rates of every round, to pair each run with the
+    bandwidth of its moment (the machine's load drifts).
+    """
     W = st.n_windows
     threads = nb.get_num_threads()
     rates = {k: [] for k in variants}
     cpu_rates = {k: [] for k in variants}
+    samples = []
     final = {}
     for _ in range(repeats):
+        if probe is not None:
+            samples.append(probe())
         for label, (a, mode) in variants.items():
             _restore(st, snap)
             st.iparams[Q_MODE] = mode
@@ -233,7 +241,7 @@ def _interleaved(st, snap, variants: dict, n: int, repeats: int = 5) -> dict:
     same = all(np.array_equal(x, y) for f in final.values() for x, y in zip(first, f))
     return dict(rates={k: float(np.median(v)) for k, v in rates.items()},
                 cpu_rates={k: float(np.median(v)) for k, v in cpu_rates.items()}, same=same, repeats=repeats,
-                attempts=int(n * W))
+                attempts=int(n * W), probe=samples, round_rates=rates)
 
 
 def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000) -> dict:
@@ -269,7 +277,15 @@ def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000
                           spins=st.S.copy() if n == n_base else None)
     variants = {"records, deferred": (a, MODE_FIELDS), "records, immediate": (a, MODE_IMMEDIATE),
                 "rows, deferred": (a_rows, MODE_FIELDS)}
-    inter = _interleaved(st, snap, variants, n_ours)
+    x = np.ones(512 * (1 << 20) // 4, dtype=np.float32)  # the bandwidth probe of bandwidth(), one sample
+    _psum(x[:64], threads)
+
+    def probe():
+        t = time.perf_counter()
+        _psum(x, threads)
+        return x.nbytes / (time.perf_counter() - t) / 1e9
+
+    inter = _interleaved(st, snap, variants, n_ours, repeats=7, probe=probe)
     ceilings = {lay: dict(rows=row_bandwidth(x), flips=flip_bandwidth(x)) for lay, x in (("records", a),
                                                                                          ("rows", a_rows))}
     same = all(np.array_equal(res["ours"]["spins"], res[k]["spins"]) for k in ("authors", "authors + transposed copy"))
@@ -278,10 +294,12 @@ def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000
     ours = res["ours, long run"]
     per_attempt = ours["bytes"] / ours["attempts"]
     rate, cpu_rate = inter["rates"]["records, deferred"], inter["cpu_rates"]["records, deferred"]
+    paired = [per_attempt * r / 1e9 / b for r, b in zip(inter["round_rates"]["records, deferred"], inter["probe"])]
     return dict(res=res, ceilings=ceilings, same_trajectory=same, inter=inter, windows=W, threads=threads,
                 n_spins=c.n_spins,
                 n_bonds=c.n_bonds,
                 stream_GBs=per_attempt * rate / 1e9, stream_cpu_GBs=per_attempt * cpu_rate / 1e9,
+                paired=float(np.median(paired)), paired_range=(float(min(paired)), float(max(paired))),
                 flips_per_s=rate * ours["acceptance"], bytes_per_flip=per_attempt / ours["acceptance"])
 
 
@@ -392,11 +410,15 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         "percentage below is against it (against the median in brackets).",
         "",
         f"Couplings streamed by accepted flips (4 bytes x the two row lengths, counted by the kernel in the long "
-        "run, over the median time of its 5 interleaved repeats, records/deferred above): "
+        f"run, over the median time of its {it['repeats']} interleaved repeats, records/deferred above): "
         f"**{sp['stream_GBs']:.2f} GB/s = {100 * sp['stream_GBs'] / best:.0f}%** of the all-thread "
         f"bandwidth ({100 * sp['stream_GBs'] / bw['all threads']:.0f}%; per CPU-second: "
         f"{sp['stream_cpu_GBs']:.2f} GB/s = {100 * sp['stream_cpu_GBs'] / bw['all threads (cpu time) best']:.0f}%); "
-        f"{sp['flips_per_s']:,.0f} accepted flips/s x {sp['bytes_per_flip']:,.0f} bytes each.",
+        f"{sp['flips_per_s']:,.0f} accepted flips/s x {sp['bytes_per_flip']:,.0f} bytes each. "
+        "Paired with the bandwidth of its moment (one all-thread sample taken just before each repeat, so that "
+        "both see the same load): median **"
+        f"{100 * sp['paired']:.0f}%** (range {100 * sp['paired_range'][0]:.0f}-{100 * sp['paired_range'][1]:.0f}%; "
+        f"samples {', '.join(f'{b:.1f}' for b in it['probe'])} GB/s).",
         "",
         "What limits it: the same reads and flips without the Wang-Landau walk, for 2,000,000 random spins on all "
         "threads (GB/s of couplings, wall clock; % of the best sequential bandwidth):",

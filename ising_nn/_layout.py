@@ -12,9 +12,9 @@ more random load per attempt), so they run unchanged on either layout:
   unrelated places per flip.
 - ``"records"``: one array holding, spin after spin, ``[down row, up row]``; ``up`` and ``down`` are the same
   array. Each flip then reads one contiguous block (4 KiB on MiniLM) instead of two, which the hardware
-  prefetcher follows as one stream. Measured on MiniLM with 2 threads: random spins' records read at 1.19x
-  the rate of their two rows (median of 12 interleaved pairs), their flips run 1.14-1.19x as fast, and the
-  Wang-Landau kernel, which also spends time on the attempts, 1.03-1.07x (bench/RESULTS.md). The price is
+  prefetcher follows as one stream. Measured on MiniLM with 2 threads: random spins' records read at
+  1.19-1.58x the rate of their two rows, their flips run 1.14-1.52x as fast, and the Wang-Landau kernel,
+  which also spends time on the attempts, 1.03-1.11x (bench/RESULTS.md; four runs and one median of 12). The price is
   memory: the records are two copies of the couplings, kept besides the buffer (three in all, against two).
 
 The numbers are the same in both, and so is the order of every floating-point operation, hence the same walk
