@@ -106,28 +106,25 @@ def init_fields(buffer, sizes, bond_off, spin_off, s, h):
 
 
 @nb.njit(cache=True, inline="always")
+def _add_row(h, h0, J, r, n, delta):
+    # h[h0 : h0 + n] += delta * J[r : r + n]. Slices, not offset indexing: with a bare loop index LLVM can drop
+    # numba's negative-index check and vectorise (measured 7x faster than h[h0 + j] += ...).
+    hv = h[h0 : h0 + n]
+    Jv = J[r : r + n]
+    for j in range(n):
+        hv[j] += delta * Jv[j]
+
+
+@nb.njit(cache=True, inline="always")
 def _add_rows(layer, i, delta, buffer, bufferT, sizes, bond_off, spin_off, h):
     # The field update of a flip of spin i in layer: h of layer + 1 += delta J_layer[i, :], h of layer - 1 +=
     # delta J_{layer-1}[:, i]. delta = s_new - s_old = +-2 is exact, so each field update is one rounding.
-    n_mat = sizes.shape[0] - 1
-    # Slices, not offset indexing: with a bare loop index LLVM can drop numba's negative-index check and
-    # vectorise (measured 7x faster than h[b + j] += ...).
-    if layer < n_mat:
+    if layer < sizes.shape[0] - 1:
         n_out = sizes[layer + 1]
-        row = bond_off[layer] + i * n_out
-        b = spin_off[layer + 1]
-        hv = h[b : b + n_out]
-        Jv = buffer[row : row + n_out]
-        for j in range(n_out):
-            hv[j] += delta * Jv[j]
+        _add_row(h, spin_off[layer + 1], buffer, bond_off[layer] + i * n_out, n_out, delta)
     if layer > 0:
         n_prev = sizes[layer - 1]
-        row = bond_off[layer - 1] + i * n_prev
-        a = spin_off[layer - 1]
-        hv = h[a : a + n_prev]
-        Jv = bufferT[row : row + n_prev]
-        for k in range(n_prev):
-            hv[k] += delta * Jv[k]
+        _add_row(h, spin_off[layer - 1], bufferT, bond_off[layer - 1] + i * n_prev, n_prev, delta)
 
 
 @nb.njit(cache=True, inline="always")

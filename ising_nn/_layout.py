@@ -29,6 +29,7 @@ import os
 import numba as nb
 import numpy as np
 
+from ._fields import _add_row
 from ._prefetch import prefetch
 
 __all__ = ["LAYOUTS", "RECORDS_MEMORY_FRACTION", "choose_layout", "row_table", "build_records", "spin_starts",
@@ -125,25 +126,12 @@ def spin_starts(table: np.ndarray, spin_off: np.ndarray) -> tuple[np.ndarray, np
 def _add_spin(g, l, delta, up, down, table, sizes, spin_off, h):
     # The field update of a flip of spin g in layer l (delta = s_new - s_old = +-2, so each product is exact
     # and each field update one rounding, as in ising_nn._fields._add_rows). The down row first: in the
-    # records layout the two rows are then read in address order. Slices, not offset indexing: with a bare
-    # loop index LLVM vectorises the loop.
+    # records layout the two rows are then read in address order.
     i = g - spin_off[l]
     if l > 0:
-        n = sizes[l - 1]
-        a = spin_off[l - 1]
-        r = table[l, 2] + i * table[l, 3]
-        hv = h[a : a + n]
-        Jv = down[r : r + n]
-        for k in range(n):
-            hv[k] += delta * Jv[k]
+        _add_row(h, spin_off[l - 1], down, table[l, 2] + i * table[l, 3], sizes[l - 1], delta)
     if l < sizes.shape[0] - 1:
-        n = sizes[l + 1]
-        b = spin_off[l + 1]
-        r = table[l, 0] + i * table[l, 1]
-        hv = h[b : b + n]
-        Jv = up[r : r + n]
-        for j in range(n):
-            hv[j] += delta * Jv[j]
+        _add_row(h, spin_off[l + 1], up, table[l, 0] + i * table[l, 1], sizes[l + 1], delta)
 
 
 @nb.njit(cache=True, inline="always")
