@@ -12,10 +12,10 @@ more random load per attempt), so they run unchanged on either layout:
   unrelated places per flip.
 - ``"records"``: one array holding, spin after spin, ``[down row, up row]``; ``up`` and ``down`` are the same
   array. Each flip then reads one contiguous block (4 KiB on MiniLM) instead of two, which the hardware
-  prefetcher follows as one stream. Measured on MiniLM with 2 threads: random spins' records read at
-  1.19-1.58x the rate of their two rows, their flips run 1.14-1.52x as fast, and the Wang-Landau kernel,
-  which also spends time on the attempts, 1.03-1.11x (bench/RESULTS.md; four runs and one median of 12). The price is
-  memory: the records are two copies of the couplings, kept besides the buffer (three in all, against two).
+  prefetcher follows as one stream. Measured on MiniLM with 2 threads (four bench runs and one median of 12):
+  random spins' records read at 1.19-1.58x the rate of their two rows, their flips run 1.14-1.52x as fast,
+  and the Wang-Landau kernel, which also spends time on the attempts, 1.03-1.11x. The price is memory: the
+  records are two copies of the couplings, kept besides the buffer (three in all, against two).
 
 The numbers are the same in both, and so is the order of every floating-point operation, hence the same walk
 bit for bit (tested). ``"auto"`` takes the records when they fit in :data:`RECORDS_MEMORY_FRACTION` of the
