@@ -38,8 +38,11 @@ from ising_nn._wl_kernels import (
     MODE_IMMEDIATE,
     MODE_RECOMPUTE,
     MODE_RECOMPUTE_T,
+    ORDER_RANDOM,
+    ORDER_SEQUENTIAL,
     PREFETCH_ACCEPTED,
     Q_MODE,
+    Q_ORDER,
     wl_chunk,
 )
 from ising_nn._wl_state import Arrays, setup_state
@@ -210,8 +213,9 @@ def _restore(st, snap):
 
 
 def _interleaved(st, snap, variants: dict, n: int, repeats: int = 5, probe=None) -> dict:
-    """Attempts/s (median of ``repeats``) of each variant ``label -> (Arrays, mode)``, run in turn from the same
-    state ``snap``, and whether all of them end in the same spins, fields and ln g.
+    """Attempts/s (median of ``repeats``) of each variant ``label -> (Arrays, mode, spin order)``, run in turn
+    from the same state ``snap``, and whether the variants of each spin order end in the same spins, fields and
+    ln g (orders differ: another walk). ``"round_gbs"``: GB/s of couplings streamed by accepted flips, per run.
 
     ``probe()``, if given, returns a read-bandwidth sample (GB/s), taken just before each round of variants:
     ``"probe"`` lists them and ``"round_rates"`` the rates of every round, to pair each run with the
@@ -221,27 +225,32 @@ def _interleaved(st, snap, variants: dict, n: int, repeats: int = 5, probe=None)
     threads = nb.get_num_threads()
     rates = {k: [] for k in variants}
     cpu_rates = {k: [] for k in variants}
+    gbs = {k: [] for k in variants}
     samples = []
     final = {}
     for _ in range(repeats):
         if probe is not None:
             samples.append(probe())
-        for label, (a, mode) in variants.items():
+        for label, (a, mode, order) in variants.items():
             _restore(st, snap)
             st.iparams[Q_MODE] = mode
-            i0 = st.IST[:, I_ATT].sum()
+            st.iparams[Q_ORDER] = order
+            i0 = st.IST.sum(axis=0)
             t, c = time.perf_counter(), time.process_time()
             wl_chunk(np.full(W, n, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
-            att = st.IST[:, I_ATT].sum() - i0
-            rates[label].append(att / (time.perf_counter() - t))
+            dt = time.perf_counter() - t
+            att, read = (st.IST.sum(axis=0) - i0)[[I_ATT, I_READ]]
+            rates[label].append(att / dt)
             cpu_rates[label].append(att / ((time.process_time() - c) / threads))
-            final[label] = (st.S.copy(), st.Hf.copy(), st.LNG.copy())
+            gbs[label].append(4.0 * read / dt / 1e9)
+            final[label] = (order, st.S.copy(), st.Hf.copy(), st.LNG.copy())
     st.iparams[Q_MODE] = MODE_FIELDS
-    first = final[next(iter(variants))]
-    same = all(np.array_equal(x, y) for f in final.values() for x, y in zip(first, f))
+    st.iparams[Q_ORDER] = ORDER_RANDOM
+    same = all(np.array_equal(x, y) for f in final.values() for g in final.values() if f[0] == g[0]
+               for x, y in zip(f[1:], g[1:]))
     return dict(rates={k: float(np.median(v)) for k, v in rates.items()},
                 cpu_rates={k: float(np.median(v)) for k, v in cpu_rates.items()}, same=same, repeats=repeats,
-                attempts=int(n * W), probe=samples, round_rates=rates)
+                attempts=int(n * W), probe=samples, round_rates=rates, round_gbs=gbs)
 
 
 def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000) -> dict:
@@ -275,8 +284,10 @@ def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000
         res[label] = dict(seconds=dt, cpu=cpu, attempts=att, rate=att / dt, cpu_rate=att / cpu, acceptance=acc / att,
                           bytes=4 * read,
                           spins=st.S.copy() if n == n_base else None)
-    variants = {"records, deferred": (a, MODE_FIELDS), "records, immediate": (a, MODE_IMMEDIATE),
-                "rows, deferred": (a_rows, MODE_FIELDS)}
+    variants = {"records, deferred": (a, MODE_FIELDS, ORDER_RANDOM),
+                "records, immediate": (a, MODE_IMMEDIATE, ORDER_RANDOM),
+                "rows, deferred": (a_rows, MODE_FIELDS, ORDER_RANDOM),
+                "records, deferred, sequential": (a, MODE_FIELDS, ORDER_SEQUENTIAL)}
     x = np.ones(512 * (1 << 20) // 4, dtype=np.float32)  # the bandwidth probe of bandwidth(), one sample
     _psum(x[:64], threads)
 
@@ -294,12 +305,17 @@ def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000
     ours = res["ours, long run"]
     per_attempt = ours["bytes"] / ours["attempts"]
     rate, cpu_rate = inter["rates"]["records, deferred"], inter["cpu_rates"]["records, deferred"]
-    paired = [per_attempt * r / 1e9 / b for r, b in zip(inter["round_rates"]["records, deferred"], inter["probe"])]
+    streams = {}
+    for order, label in (("random", "records, deferred"), ("sequential", "records, deferred, sequential")):
+        gbs = np.array(inter["round_gbs"][label])
+        paired = gbs / np.array(inter["probe"])
+        streams[order] = dict(GBs=float(np.median(gbs)), paired=float(np.median(paired)),
+                              paired_range=(float(paired.min()), float(paired.max())))
     return dict(res=res, ceilings=ceilings, same_trajectory=same, inter=inter, windows=W, threads=threads,
                 n_spins=c.n_spins,
                 n_bonds=c.n_bonds,
                 stream_GBs=per_attempt * rate / 1e9, stream_cpu_GBs=per_attempt * cpu_rate / 1e9,
-                paired=float(np.median(paired)), paired_range=(float(min(paired)), float(max(paired))),
+                streams=streams, paired=streams["random"]["paired"], paired_range=streams["random"]["paired_range"],
                 flips_per_s=rate * ours["acceptance"], bytes_per_flip=per_attempt / ours["acceptance"])
 
 
@@ -311,13 +327,15 @@ def accuracy_network(width: int = 8, spins: int = 200, seed: int = 0) -> Couplin
     return Couplings.from_matrices([rng.choice(pm1, size=(width, width)) for _ in range(n - 1)])
 
 
-def accuracy(seconds: float = 60.0, seed: int = 0, checkpoint=None) -> dict:
-    """Mean and max |d ln g| over all levels after ``seconds`` of Wang-Landau on all cores (both estimators)."""
+def accuracy(seconds: float = 60.0, seed: int = 0, checkpoint=None, spin_order: str = "random") -> dict:
+    """Mean and max |d ln g| over all levels after ``seconds`` of Wang-Landau on all cores (both estimators
+    with a ``checkpoint``, else the default one)."""
     c = accuracy_network()
     exact = transfer_matrix_dos(c)
     spacing = float(np.min(np.diff(exact.E)))
     t = time.perf_counter()
-    d = wang_landau(c, bin_width=spacing, seed=seed, time_limit=seconds, progress=False, checkpoint=checkpoint)
+    d = wang_landau(c, bin_width=spacing, seed=seed, time_limit=seconds, progress=False, checkpoint=checkpoint,
+                    spin_order=spin_order)
     wall = time.perf_counter() - t
     out = dict(n_spins=c.n_spins, levels=int(exact.E.size), seconds=wall, header=d.header)
     runs = {"tm": d}
@@ -336,11 +354,13 @@ def accuracy(seconds: float = 60.0, seed: int = 0, checkpoint=None) -> dict:
 
 
 def minilm_dos(seconds: float = 60.0, seeds=(0, 1)) -> dict:
-    """MiniLM DOS under a time limit, twice (two seeds): what the time limit costs, seen as seed-to-seed spread."""
+    """MiniLM DOS under a time limit, twice (two seeds): what the time limit costs, seen as seed-to-seed spread;
+    and once more in the sequential spin order (seed 0), under ``"sequential"``."""
     from ising_nn.load import load_couplings
 
     c = load_couplings("minilm")
     runs = [wang_landau(c, time_limit=seconds, seed=s, progress=False) for s in seeds]
+    seq = wang_landau(c, time_limit=seconds, seed=seeds[0], progress=False, spin_order="sequential")
     a, b = runs[0], runs[1]
     # the grids differ (each run bins from its own lowest energy): compare run b interpolated onto run a
     inside = (a.E_k >= b.E_min) & (a.E_k <= b.E_max)
@@ -348,7 +368,7 @@ def minilm_dos(seconds: float = 60.0, seeds=(0, 1)) -> dict:
     e_flat = max(float(a.header["E_flat_min"]), float(b.header["E_flat_min"]))
     E_in = a.E_k[inside]
     upper = (E_in >= e_flat) & (E_in <= -e_flat)
-    return dict(N=c.n_spins, runs=runs, common=int(inside.sum()), max=float(np.abs(d).max()),
+    return dict(N=c.n_spins, runs=runs, sequential=seq, common=int(inside.sum()), max=float(np.abs(d).max()),
                 mean=float(np.abs(d).mean()), max_flat=float(np.abs(d[upper]).max()) if upper.any() else float("nan"))
 
 
@@ -362,6 +382,7 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
     bw = summary(before, bandwidth())  # before and after the speed runs: the machine's load changes
     with tempfile.TemporaryDirectory() as tmp:
         acc = accuracy(accuracy_seconds, checkpoint=Path(tmp) / "acc.npz")
+    acc_seq = accuracy(accuracy_seconds, spin_order="sequential")
     md = minilm_dos(minilm_seconds)
     r = sp["res"]
     base = r["authors"]["rate"]
@@ -387,16 +408,23 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
     ceil = sp["ceilings"]
     lines += [
         "",
-        f"The same kernel three ways, {it['repeats']} interleaved runs of {it['attempts']:,} attempts each from the "
-        f"same state (medians; identical final spins, fields and ln g: {it['same']}):",
+        f"The same kernel four ways, {it['repeats']} interleaved runs of {it['attempts']:,} attempts each from the "
+        f"same state (medians; identical final spins, fields and ln g within each spin order: {it['same']}):",
         "",
-        "| couplings layout | field updates | attempts/s | ratio |",
-        "|---|---|---|---|",
-        f"| records (ours) | deferred (ours) | {ir['records, deferred']:,.0f} | 1 |",
-        f"| records | at once (`MODE_IMMEDIATE`) | {ir['records, immediate']:,.0f} | "
+        "| spin order | couplings layout | field updates | attempts/s | ratio |",
+        "|---|---|---|---|---|",
+        f"| random (default) | records (ours) | deferred (ours) | {ir['records, deferred']:,.0f} | 1 |",
+        f"| random | records | at once (`MODE_IMMEDIATE`) | {ir['records, immediate']:,.0f} | "
         f"{ir['records, deferred'] / ir['records, immediate']:.2f}x slower |",
-        f"| rows (a transposed copy) | deferred | {ir['rows, deferred']:,.0f} | "
+        f"| random | rows (a transposed copy) | deferred | {ir['rows, deferred']:,.0f} | "
         f"{ir['records, deferred'] / ir['rows, deferred']:.2f}x slower |",
+        f"| sequential (`spin_order=\"sequential\"`) | records | deferred | "
+        f"{ir['records, deferred, sequential']:,.0f} | "
+        f"{ir['records, deferred, sequential'] / ir['records, deferred']:.2f}x faster |",
+        "",
+        "Sequential: each attempt proposes the next spin in memory order instead of a random one (another walk "
+        "with the same stationary weights, hence not the same trajectory; accuracy below), so consecutive flips "
+        "read consecutive records.",
         "",
         "Deferred: an accepted flip's field update is applied when the next flip is accepted, its rows prefetched "
         "meanwhile. Records: each spin's two rows of couplings stored together, so a flip reads one contiguous "
@@ -419,6 +447,14 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         "both see the same load): median **"
         f"{100 * sp['paired']:.0f}%** (range {100 * sp['paired_range'][0]:.0f}-{100 * sp['paired_range'][1]:.0f}%; "
         f"samples {', '.join(f'{b:.1f}' for b in it['probe'])} GB/s).",
+        "",
+        "In the sequential spin order (the same interleaved rounds, its own bytes over its own time): "
+        f"**{sp['streams']['sequential']['GBs']:.2f} GB/s = {100 * sp['streams']['sequential']['GBs'] / best:.0f}%** "
+        f"of the best bandwidth ({100 * sp['streams']['sequential']['GBs'] / bw['all threads']:.0f}% of the median); "
+        f"paired median **{100 * sp['streams']['sequential']['paired']:.0f}%** (range "
+        f"{100 * sp['streams']['sequential']['paired_range'][0]:.0f}-"
+        f"{100 * sp['streams']['sequential']['paired_range'][1]:.0f}%). The random order, measured the same way: "
+        f"{sp['streams']['random']['GBs']:.2f} GB/s, paired median {100 * sp['streams']['random']['paired']:.0f}%.",
         "",
         "What limits it: the same reads and flips without the Wang-Landau walk, for 2,000,000 random spins on all "
         "threads (GB/s of couplings, wall clock; % of the best sequential bandwidth):",
@@ -451,16 +487,19 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         f"{acc['header']['windows']} windows, {acc['header']['sweeps']} sweeps, final ln f "
         f"{acc['header']['ln_f_final']}.",
         "",
-        "| estimator | mean abs d ln g | max abs d ln g | levels missed | target |",
-        "|---|---|---|---|---|",
+        "| spin order | estimator | sweeps | mean abs d ln g | max abs d ln g | levels missed | symmetry error "
+        "| target |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for k, label in (("tm", "transition matrix (default)"), ("wl", "WL windows joined")):
-        if k in acc:
-            v = acc[k]
-            lines.append(f"| {label} | {v['mean']:.4f} | {v['max']:.4f} | {v['missing']} | <= 0.03 / <= 0.3 |")
+    for x, order in ((acc, "random (default)"), (acc_seq, "sequential")):
+        for k, label in (("tm", "transition matrix (default)"), ("wl", "WL windows joined")):
+            if k in x:
+                v = x[k]
+                lines.append(f"| {order} | {label} | {x['header']['sweeps']} | {v['mean']:.4f} | {v['max']:.4f} "
+                             f"| {v['missing']} | {x['header']['symmetry_error']} | <= 0.03 / <= 0.3 |")
     lines.append("")
-    lines.append(f"Symmetry error (max over mirrored sampling bins): {acc['header']['symmetry_error']}; "
-                 f"replica-exchange acceptance {acc['header']['exchange_acceptance']}.")
+    lines.append("Symmetry error: max over mirrored sampling bins; replica-exchange acceptance "
+                 f"{acc['header']['exchange_acceptance']} (random order).")
     h = md["runs"][0].header
     N = md["N"]
     lines += [
@@ -475,9 +514,10 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         "| symmetry error | TM chi2 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in md["runs"]:
+    for r in [*md["runs"], md["sequential"]]:
         g = r.header
-        lines.append(f"| {g['seed']} | {g['sweeps']} | {g['ln_f_final']} | {g['flat_windows']} "
+        seq = " (sequential order)" if g["spin_order"] == "sequential" else ""
+        lines.append(f"| {g['seed']}{seq} | {g['sweeps']} | {g['ln_f_final']} | {g['flat_windows']} "
                      f"| {float(g['E_min']) / N:.4f} | {float(g['E_flat_min']) / N:.4f} "
                      f"| {float(g['E_descent']) / N:.4f} | {g['symmetry_error']} | {g['tm_chi2']} |")
     lines += [

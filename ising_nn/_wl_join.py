@@ -270,6 +270,7 @@ def to_dos(c: Couplings, st, reason: str, resumed: bool, drift_h: float, drift_E
         sampling_time=f"{float(st.meta['elapsed']):.3f}",
         threads=st.meta["threads"],
         layout=st.meta.get("layout", "rows"),
+        spin_order=st.meta.get("spin_order", "random"),
         windows=st.n_windows,
         flatness=float(st.params[1]),
 

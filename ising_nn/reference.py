@@ -35,12 +35,14 @@ from ._wl_kernels import (
     I_STAGE,
     I_STEPS,
     ONE_OVER_T,
+    ORDER_SEQUENTIAL,
     P_FLAT,
     P_LNF_FINAL,
     P_W,
     Q_ALIGN,
     Q_BAND,
     Q_CHECK,
+    Q_ORDER,
 )
 from .couplings import Couplings
 
@@ -115,7 +117,7 @@ def ref_run_window(c: Couplings, n_att: int, s, h, lng, hist, vis, cm, rng, ist,
         if stage == DONE:
             break
         g = g_next if g_next >= 0 else py_randbelow(rng, N)
-        g_next = py_randbelow(rng, N)
+        g_next = (g + 1) % N if iparams[Q_ORDER] == ORDER_SEQUENTIAL else py_randbelow(rng, N)
         l = int(np.searchsorted(off, g, side="right") - 1)
         fan = (sizes[l + 1] if l < n_mat else 0) + (sizes[l - 1] if l > 0 else 0)
         En = E + 2.0 * s[g] * h[g]
