@@ -16,7 +16,10 @@ Each ratio is measured in one process, back to back:
 - **Accuracy**: a width-8, 200-spin layered network with +-1 couplings (exact g(E) by the transfer matrix),
   Wang-Landau for 60 s on all cores; mean and max |ln g_WL - ln g_exact| over every energy level.
 - **MiniLM under a time limit**: the default run for 60 s, twice (seeds 0 and 1); the seed-to-seed spread of
-  ln g / N and the diagnostics in the header say what the time limit costs.
+  ln g / N and the diagnostics in the header say what the time limit costs. Once more with ``run_length=16``
+  (runs of consecutive spins), compared with seed 0 the same way.
+- **Runs of consecutive spins** (``run_length=16``): speed and streamed couplings in the interleaved runs,
+  accuracy against the exact g(E) as above.
 
 Run: ``python -m bench.bench_wl``.
 """
@@ -38,11 +41,9 @@ from ising_nn._wl_kernels import (
     MODE_IMMEDIATE,
     MODE_RECOMPUTE,
     MODE_RECOMPUTE_T,
-    ORDER_RANDOM,
-    ORDER_SEQUENTIAL,
     PREFETCH_ACCEPTED,
     Q_MODE,
-    Q_ORDER,
+    Q_RUN,
     wl_chunk,
 )
 from ising_nn._wl_state import Arrays, setup_state
@@ -51,6 +52,9 @@ from ising_nn.exact import bin_levels, transfer_matrix_dos
 from ising_nn.wanglandau import wang_landau
 
 __all__ = ["run", "bandwidth", "minilm_speed", "accuracy", "minilm_dos"]
+
+#: The run length measured besides the default 1 (``wang_landau(..., run_length=16)``).
+RUN_LENGTH = 16
 
 
 @nb.njit(cache=True, fastmath=True)
@@ -213,9 +217,10 @@ def _restore(st, snap):
 
 
 def _interleaved(st, snap, variants: dict, n: int, repeats: int = 5, probe=None) -> dict:
-    """Attempts/s (median of ``repeats``) of each variant ``label -> (Arrays, mode, spin order)``, run in turn
-    from the same state ``snap``, and whether the variants of each spin order end in the same spins, fields and
-    ln g (orders differ: another walk). ``"round_gbs"``: GB/s of couplings streamed by accepted flips, per run.
+    """Attempts/s (median of ``repeats``) of each variant ``label -> (Arrays, mode, run length)``, run in turn
+    from the same state ``snap``, and whether the variants of each run length end in the same spins, fields and
+    ln g (run lengths differ: another walk). ``"round_gbs"``: GB/s of couplings streamed by accepted flips, per
+    run.
 
     ``probe()``, if given, returns a read-bandwidth sample (GB/s), taken just before each round of variants:
     ``"probe"`` lists them and ``"round_rates"`` the rates of every round, to pair each run with the
@@ -231,10 +236,10 @@ def _interleaved(st, snap, variants: dict, n: int, repeats: int = 5, probe=None)
     for _ in range(repeats):
         if probe is not None:
             samples.append(probe())
-        for label, (a, mode, order) in variants.items():
+        for label, (a, mode, run) in variants.items():
             _restore(st, snap)
             st.iparams[Q_MODE] = mode
-            st.iparams[Q_ORDER] = order
+            st.iparams[Q_RUN] = run
             i0 = st.IST.sum(axis=0)
             t, c = time.perf_counter(), time.process_time()
             wl_chunk(np.full(W, n, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
@@ -243,9 +248,9 @@ def _interleaved(st, snap, variants: dict, n: int, repeats: int = 5, probe=None)
             rates[label].append(att / dt)
             cpu_rates[label].append(att / ((time.process_time() - c) / threads))
             gbs[label].append(4.0 * read / dt / 1e9)
-            final[label] = (order, st.S.copy(), st.Hf.copy(), st.LNG.copy())
+            final[label] = (run, st.S.copy(), st.Hf.copy(), st.LNG.copy())
     st.iparams[Q_MODE] = MODE_FIELDS
-    st.iparams[Q_ORDER] = ORDER_RANDOM
+    st.iparams[Q_RUN] = 1
     same = all(np.array_equal(x, y) for f in final.values() for g in final.values() if f[0] == g[0]
                for x, y in zip(f[1:], g[1:]))
     return dict(rates={k: float(np.median(v)) for k, v in rates.items()},
@@ -284,10 +289,10 @@ def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000
         res[label] = dict(seconds=dt, cpu=cpu, attempts=att, rate=att / dt, cpu_rate=att / cpu, acceptance=acc / att,
                           bytes=4 * read,
                           spins=st.S.copy() if n == n_base else None)
-    variants = {"records, deferred": (a, MODE_FIELDS, ORDER_RANDOM),
-                "records, immediate": (a, MODE_IMMEDIATE, ORDER_RANDOM),
-                "rows, deferred": (a_rows, MODE_FIELDS, ORDER_RANDOM),
-                "records, deferred, sequential": (a, MODE_FIELDS, ORDER_SEQUENTIAL)}
+    variants = {"records, deferred": (a, MODE_FIELDS, 1),
+                "records, immediate": (a, MODE_IMMEDIATE, 1),
+                "rows, deferred": (a_rows, MODE_FIELDS, 1),
+                "records, runs": (a, MODE_FIELDS, RUN_LENGTH)}
     x = np.ones(512 * (1 << 20) // 4, dtype=np.float32)  # the bandwidth probe of bandwidth(), one sample
     _psum(x[:64], threads)
 
@@ -306,7 +311,7 @@ def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000
     per_attempt = ours["bytes"] / ours["attempts"]
     rate, cpu_rate = inter["rates"]["records, deferred"], inter["cpu_rates"]["records, deferred"]
     streams = {}
-    for order, label in (("random", "records, deferred"), ("sequential", "records, deferred, sequential")):
+    for order, label in (("random", "records, deferred"), ("runs", "records, runs")):
         gbs = np.array(inter["round_gbs"][label])
         paired = gbs / np.array(inter["probe"])
         streams[order] = dict(GBs=float(np.median(gbs)), paired=float(np.median(paired)),
@@ -327,7 +332,7 @@ def accuracy_network(width: int = 8, spins: int = 200, seed: int = 0) -> Couplin
     return Couplings.from_matrices([rng.choice(pm1, size=(width, width)) for _ in range(n - 1)])
 
 
-def accuracy(seconds: float = 60.0, seed: int = 0, checkpoint=None, spin_order: str = "random") -> dict:
+def accuracy(seconds: float = 60.0, seed: int = 0, checkpoint=None, run_length: int = 1) -> dict:
     """Mean and max |d ln g| over all levels after ``seconds`` of Wang-Landau on all cores (both estimators
     with a ``checkpoint``, else the default one)."""
     c = accuracy_network()
@@ -335,7 +340,7 @@ def accuracy(seconds: float = 60.0, seed: int = 0, checkpoint=None, spin_order: 
     spacing = float(np.min(np.diff(exact.E)))
     t = time.perf_counter()
     d = wang_landau(c, bin_width=spacing, seed=seed, time_limit=seconds, progress=False, checkpoint=checkpoint,
-                    spin_order=spin_order)
+                    run_length=run_length)
     wall = time.perf_counter() - t
     out = dict(n_spins=c.n_spins, levels=int(exact.E.size), seconds=wall, header=d.header)
     runs = {"tm": d}
@@ -355,21 +360,29 @@ def accuracy(seconds: float = 60.0, seed: int = 0, checkpoint=None, spin_order: 
 
 def minilm_dos(seconds: float = 60.0, seeds=(0, 1)) -> dict:
     """MiniLM DOS under a time limit, twice (two seeds): what the time limit costs, seen as seed-to-seed spread;
-    and once more in the sequential spin order (seed 0), under ``"sequential"``."""
+    and once more in runs of :data:`RUN_LENGTH` spins (seed 0), under ``"runs"``."""
     from ising_nn.load import load_couplings
 
     c = load_couplings("minilm")
     runs = [wang_landau(c, time_limit=seconds, seed=s, progress=False) for s in seeds]
-    seq = wang_landau(c, time_limit=seconds, seed=seeds[0], progress=False, spin_order="sequential")
-    a, b = runs[0], runs[1]
-    # the grids differ (each run bins from its own lowest energy): compare run b interpolated onto run a
+    seq = wang_landau(c, time_limit=seconds, seed=seeds[0], progress=False, run_length=RUN_LENGTH)
+    out = dict(N=c.n_spins, runs=runs, in_runs=seq)
+    out.update(_spread(runs[0], runs[1]))
+    out["runs_vs_random"] = _spread(runs[0], seq)
+    return out
+
+
+def _spread(a, b) -> dict:
+    """|ln g / N| differences of DOS ``b`` interpolated onto the bins of ``a`` within its range: mean, max, and
+    max between the higher of the two E_flat_min and its mirror image."""
+    # the grids differ (each run bins from its own lowest energy)
     inside = (a.E_k >= b.E_min) & (a.E_k <= b.E_max)
     d = a.ln_g_per_spin_k[inside] - np.interp(a.E_k[inside], b.E_k, b.ln_g_per_spin_k)
     e_flat = max(float(a.header["E_flat_min"]), float(b.header["E_flat_min"]))
     E_in = a.E_k[inside]
     upper = (E_in >= e_flat) & (E_in <= -e_flat)
-    return dict(N=c.n_spins, runs=runs, sequential=seq, common=int(inside.sum()), max=float(np.abs(d).max()),
-                mean=float(np.abs(d).mean()), max_flat=float(np.abs(d[upper]).max()) if upper.any() else float("nan"))
+    return dict(common=int(inside.sum()), max=float(np.abs(d).max()), mean=float(np.abs(d).mean()),
+                max_flat=float(np.abs(d[upper]).max()) if upper.any() else float("nan"))
 
 
 def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
@@ -382,7 +395,7 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
     bw = summary(before, bandwidth())  # before and after the speed runs: the machine's load changes
     with tempfile.TemporaryDirectory() as tmp:
         acc = accuracy(accuracy_seconds, checkpoint=Path(tmp) / "acc.npz")
-    acc_seq = accuracy(accuracy_seconds, spin_order="sequential")
+    acc_seq = accuracy(accuracy_seconds, run_length=RUN_LENGTH)
     md = minilm_dos(minilm_seconds)
     r = sp["res"]
     base = r["authors"]["rate"]
@@ -409,22 +422,21 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
     lines += [
         "",
         f"The same kernel four ways, {it['repeats']} interleaved runs of {it['attempts']:,} attempts each from the "
-        f"same state (medians; identical final spins, fields and ln g within each spin order: {it['same']}):",
+        f"same state (medians; identical final spins, fields and ln g within each run length: {it['same']}):",
         "",
-        "| spin order | couplings layout | field updates | attempts/s | ratio |",
+        "| spins proposed | couplings layout | field updates | attempts/s | ratio |",
         "|---|---|---|---|---|",
         f"| random (default) | records (ours) | deferred (ours) | {ir['records, deferred']:,.0f} | 1 |",
         f"| random | records | at once (`MODE_IMMEDIATE`) | {ir['records, immediate']:,.0f} | "
         f"{ir['records, deferred'] / ir['records, immediate']:.2f}x slower |",
         f"| random | rows (a transposed copy) | deferred | {ir['rows, deferred']:,.0f} | "
         f"{ir['records, deferred'] / ir['rows, deferred']:.2f}x slower |",
-        f"| sequential (`spin_order=\"sequential\"`) | records | deferred | "
-        f"{ir['records, deferred, sequential']:,.0f} | "
-        f"{ir['records, deferred, sequential'] / ir['records, deferred']:.2f}x faster |",
+        f"| runs of {RUN_LENGTH} (`run_length={RUN_LENGTH}`) | records | at once, nothing prefetched | "
+        f"{ir['records, runs']:,.0f} | {ir['records, runs'] / ir['records, deferred']:.2f}x faster |",
         "",
-        "Sequential: each attempt proposes the next spin in memory order instead of a random one (another walk "
-        "with the same stationary weights, hence not the same trajectory; accuracy below), so consecutive flips "
-        "read consecutive records.",
+        f"Runs: a random spin, then the {RUN_LENGTH - 1} spins after it in memory order, so consecutive flips read "
+        "consecutive records (another walk with the same stationary weights, hence not the same trajectory; "
+        "accuracy below).",
         "",
         "Deferred: an accepted flip's field update is applied when the next flip is accepted, its rows prefetched "
         "meanwhile. Records: each spin's two rows of couplings stored together, so a flip reads one contiguous "
@@ -448,12 +460,12 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         f"{100 * sp['paired']:.0f}%** (range {100 * sp['paired_range'][0]:.0f}-{100 * sp['paired_range'][1]:.0f}%; "
         f"samples {', '.join(f'{b:.1f}' for b in it['probe'])} GB/s).",
         "",
-        "In the sequential spin order (the same interleaved rounds, its own bytes over its own time): "
-        f"**{sp['streams']['sequential']['GBs']:.2f} GB/s = {100 * sp['streams']['sequential']['GBs'] / best:.0f}%** "
-        f"of the best bandwidth ({100 * sp['streams']['sequential']['GBs'] / bw['all threads']:.0f}% of the median); "
-        f"paired median **{100 * sp['streams']['sequential']['paired']:.0f}%** (range "
-        f"{100 * sp['streams']['sequential']['paired_range'][0]:.0f}-"
-        f"{100 * sp['streams']['sequential']['paired_range'][1]:.0f}%). The random order, measured the same way: "
+        f"In runs of {RUN_LENGTH} (the same interleaved rounds, its own bytes over its own time): "
+        f"**{sp['streams']['runs']['GBs']:.2f} GB/s = {100 * sp['streams']['runs']['GBs'] / best:.0f}%** "
+        f"of the best bandwidth ({100 * sp['streams']['runs']['GBs'] / bw['all threads']:.0f}% of the median); "
+        f"paired median **{100 * sp['streams']['runs']['paired']:.0f}%** (range "
+        f"{100 * sp['streams']['runs']['paired_range'][0]:.0f}-"
+        f"{100 * sp['streams']['runs']['paired_range'][1]:.0f}%). Random spins, measured the same way: "
         f"{sp['streams']['random']['GBs']:.2f} GB/s, paired median {100 * sp['streams']['random']['paired']:.0f}%.",
         "",
         "What limits it: the same reads and flips without the Wang-Landau walk, for 2,000,000 random spins on all "
@@ -487,11 +499,11 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         f"{acc['header']['windows']} windows, {acc['header']['sweeps']} sweeps, final ln f "
         f"{acc['header']['ln_f_final']}.",
         "",
-        "| spin order | estimator | sweeps | mean abs d ln g | max abs d ln g | levels missed | symmetry error "
+        "| run length | estimator | sweeps | mean abs d ln g | max abs d ln g | levels missed | symmetry error "
         "| target |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for x, order in ((acc, "random (default)"), (acc_seq, "sequential")):
+    for x, order in ((acc, "1 (default)"), (acc_seq, str(RUN_LENGTH))):
         for k, label in (("tm", "transition matrix (default)"), ("wl", "WL windows joined")):
             if k in x:
                 v = x[k]
@@ -499,7 +511,7 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
                              f"| {v['missing']} | {x['header']['symmetry_error']} | <= 0.03 / <= 0.3 |")
     lines.append("")
     lines.append("Symmetry error: max over mirrored sampling bins; replica-exchange acceptance "
-                 f"{acc['header']['exchange_acceptance']} (random order).")
+                 f"{acc['header']['exchange_acceptance']} (run length 1).")
     h = md["runs"][0].header
     N = md["N"]
     lines += [
@@ -514,9 +526,9 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         "| symmetry error | TM chi2 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in [*md["runs"], md["sequential"]]:
+    for r in [*md["runs"], md["in_runs"]]:
         g = r.header
-        seq = " (sequential order)" if g["spin_order"] == "sequential" else ""
+        seq = f" (runs of {g['run_length']})" if int(g["run_length"]) > 1 else ""
         lines.append(f"| {g['seed']}{seq} | {g['sweeps']} | {g['ln_f_final']} | {g['flat_windows']} "
                      f"| {float(g['E_min']) / N:.4f} | {float(g['E_flat_min']) / N:.4f} "
                      f"| {float(g['E_descent']) / N:.4f} | {g['symmetry_error']} | {g['tm_chi2']} |")
@@ -526,6 +538,10 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         f"within its range): mean {md['mean']:.2e}, max {md['max']:.2e} (max {md['max_flat']:.2e} between "
         "E_flat_min and -E_flat_min). Below E_flat_min (the lowest window "
         "that passed a flatness test) the walk has not gone back and forth yet: that tail is a first estimate.",
+        "",
+        f"Runs of {RUN_LENGTH} against random spins, both seed 0 (the same comparison): mean "
+        f"{md['runs_vs_random']['mean']:.2e}, max {md['runs_vs_random']['max']:.2e} (max "
+        f"{md['runs_vs_random']['max_flat']:.2e} between E_flat_min and -E_flat_min).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -45,8 +45,8 @@ def load_state(path: str | os.PathLike, c: Couplings) -> WLState:
             f"checkpoint {str(path)!r} was written for other couplings (spins, bonds or weights differ); "
             "resume with the couplings it was made from, or start afresh without --resume"
         )
-    if arrays["iparams"].size == NQ - 1:  # written before the spin order was a parameter: random order
-        arrays["iparams"] = np.append(arrays["iparams"], 0)
+    if arrays["iparams"].size == NQ - 1:  # written before the run length was a parameter: R = 1
+        arrays["iparams"] = np.append(arrays["iparams"], 1)
     return WLState(meta=meta, **arrays)
 
 

@@ -35,6 +35,7 @@ from ._wl_kernels import (
     P_W,
     Q_ALIGN,
     Q_BAND,
+    Q_RUN,
     kglob,
 )
 from ._wl_tm import global_counts, tm_fit
@@ -270,7 +271,7 @@ def to_dos(c: Couplings, st, reason: str, resumed: bool, drift_h: float, drift_E
         sampling_time=f"{float(st.meta['elapsed']):.3f}",
         threads=st.meta["threads"],
         layout=st.meta.get("layout", "rows"),
-        spin_order=st.meta.get("spin_order", "random"),
+        run_length=int(st.iparams[Q_RUN]),
         windows=st.n_windows,
         flatness=float(st.params[1]),
 

@@ -34,8 +34,7 @@ from ._wl_kernels import (
     Q_BAND,
     Q_CHECK,
     Q_MODE,
-    Q_ORDER,
-    SPIN_ORDERS,
+    Q_RUN,
     kglob,
 )
 from ._wl_moves import descend_many
@@ -219,7 +218,7 @@ def _typical_field(c: Couplings, a: Arrays, seed: int) -> float:
 
 
 def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, threads, overlap, flatness,
-                ln_f_final, symmetric, margin, start_spins, restarts, refine=None, spin_order="random",
+                ln_f_final, symmetric, margin, start_spins, restarts, refine=None, run_length=1,
                 window_flips=WINDOW_FLIPS, memory=WINDOW_MEMORY,
                 memory_counts=COUNTS_MEMORY) -> WLState | float:
     """Descend, lay out bins and windows, start every window; returns the degenerate energy if all E equal."""
@@ -299,7 +298,7 @@ def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, thre
     params = np.array([w, flatness, ln_f_final], dtype=np.float64)
     iparams = np.zeros(NQ, dtype=np.int64)
     iparams[Q_ALIGN], iparams[Q_MODE], iparams[Q_CHECK], iparams[Q_BAND] = align, 0, max(N, 20 * width), band
-    iparams[Q_ORDER] = SPIN_ORDERS.index(spin_order)
+    iparams[Q_RUN] = run_length
     # chunk of attempts per window: ~CHUNK_SECONDS of work per thread from a size-only cost model (so the
     # chunking, hence the run, does not depend on timing); replica exchanges happen between chunks
     fan = 2.0 * c.n_bonds / N
@@ -307,7 +306,7 @@ def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, thre
     meta = dict(seed=int(seed), symmetric=bool(symmetric), e_quench=E_q, k_bound=k_bound, margin=float(margin),
                 threads=int(threads), chunk=chunk, elapsed=0.0, chunks=0, fingerprint=fingerprint(c),
                 version=__version__, restarts=int(restarts), refine=m, out_width=w_out, dE_typical=dE_typ,
-                spin_order=spin_order)
+                run_length=int(run_length))
     CM = np.zeros(boff[-1] * (2 * band + 1), dtype=np.int64)
     streams = seed_states(seed, W + 1)  # children of one SeedSequence: window j's stream does not depend on W
     return WLState(S, Hf, np.zeros(boff[-1]), np.zeros(boff[-1], dtype=np.int64), VIS, CM, streams[:W].copy(),

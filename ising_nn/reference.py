@@ -35,14 +35,13 @@ from ._wl_kernels import (
     I_STAGE,
     I_STEPS,
     ONE_OVER_T,
-    ORDER_SEQUENTIAL,
     P_FLAT,
     P_LNF_FINAL,
     P_W,
     Q_ALIGN,
     Q_BAND,
     Q_CHECK,
-    Q_ORDER,
+    Q_RUN,
 )
 from .couplings import Couplings
 
@@ -117,7 +116,8 @@ def ref_run_window(c: Couplings, n_att: int, s, h, lng, hist, vis, cm, rng, ist,
         if stage == DONE:
             break
         g = g_next if g_next >= 0 else py_randbelow(rng, N)
-        g_next = (g + 1) % N if iparams[Q_ORDER] == ORDER_SEQUENTIAL else py_randbelow(rng, N)
+        run_on = (ist[I_ATT] + 1) % iparams[Q_RUN] != 0 and g + 1 < N  # the next attempt continues the run
+        g_next = g + 1 if run_on else py_randbelow(rng, N)
         l = int(np.searchsorted(off, g, side="right") - 1)
         fan = (sizes[l + 1] if l < n_mat else 0) + (sizes[l - 1] if l > 0 else 0)
         En = E + 2.0 * s[g] * h[g]

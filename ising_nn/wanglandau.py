@@ -13,7 +13,9 @@ Algorithm (kernels in :mod:`ising_nn._wl_kernels`, set-up in :mod:`ising_nn._wl_
    still reach the states of its bins; the lowest one three windows wide), each a Wang-Landau walk
    (moves leaving the window are rejected and counted in the current bin), all in parallel (numba
    ``prange``), each with its own random stream. Between chunks (~0.05 s) neighbouring windows swap
-   configurations by replica exchange. Runs are reproducible for a given seed and thread count.
+   configurations by replica exchange. Runs are reproducible for a given seed and thread count. Each attempt
+   proposes a spin drawn uniformly (default), or with ``run_length=R`` a random spin followed by the R - 1
+   spins after it in memory order (faster: consecutive flips read consecutive couplings).
 3. Each window: ln f = 1, halved whenever the histogram of its visited bins is flat
    (``min H >= flatness * mean H``); once ln f < 1/t (t = attempts / bins visited) it follows ln f = 1/t
    (Belardinelli and Pereyra, PRE 75, 046701 (2007)), so the error keeps falling as ~ t^(-1/2) instead of
@@ -55,9 +57,9 @@ from ._wl_kernels import (
     I_ATT,
     I_B0,
     I_STAGE,
+    MAX_RUN_LENGTH,
     P_LNF_FINAL,
-    Q_ORDER,
-    SPIN_ORDERS,
+    Q_RUN,
     wl_chunk,
 )
 from ._wl_moves import exchange, fields_many
@@ -116,7 +118,7 @@ def wang_landau(
     estimator: str = "tm",
     refine: int | None = None,
     layout: str = "auto",
-    spin_order: str | None = None,
+    run_length: int | None = None,
 ) -> DOS:
     """Density of states g(E) by Wang-Landau sampling with the 1/t refinement, windows in parallel.
 
@@ -181,13 +183,14 @@ def wang_landau(
         the couplings, spin by spin, besides the buffer, and streams them faster; ``"rows"`` keeps one
         transposed copy. Results are the same bit for bit; ``"auto"`` takes the records when they fit in a
         quarter of the machine's memory.
-    spin_order : {"random", "sequential"}, optional
-        The spin each attempt proposes: drawn uniformly (``"random"``, the default for a new run and the
-        authors' scheme), or the next one in memory order (``"sequential"``: sweeps, each attempt the same
-        acceptance test, so the same stationary weights 1/g(E); checked against exact g(E) like the random
-        order). Sequential flips read the couplings as a stream: ~1.3x the attempts per second on MiniLM
-        (bench/RESULTS.md). A different walk from the random order, not the same one faster. Resuming keeps
-        the checkpoint's order (``None``); naming another is an error.
+    run_length : int from 1 to 16, optional
+        Attempts per run: a run proposes a uniformly random spin, then the ``run_length - 1`` spins after it in
+        memory order. 1 (the default for a new run) is the authors' scheme: every spin drawn at random. Each
+        attempt is the same acceptance test, so the walk keeps the weights 1/g(E) (checked against exact g(E)
+        like the random order); runs of 16 stream the couplings of consecutive spins, ~1.3x the attempts per
+        second on MiniLM (bench/RESULTS.md). A different walk, not the same one faster. Longer runs are
+        refused (they began to change the walk on MiniLM, see ``ising_nn._wl_kernels.MAX_RUN_LENGTH``).
+        Resuming keeps the checkpoint's run length (``None``); naming another is an error.
 
     Returns
     -------
@@ -222,8 +225,11 @@ def wang_landau(
     if not float(margin) >= 0.0:
         raise IsingNNError(f"margin must be >= 0, got {margin!r}")
     layout = choose_layout(layout, c.n_bonds)
-    if spin_order is not None and spin_order not in SPIN_ORDERS:
-        raise IsingNNError(f"spin_order must be one of {', '.join(map(repr, SPIN_ORDERS))}, got {spin_order!r}")
+    if run_length is not None:
+        ok = isinstance(run_length, (int, np.integer)) and not isinstance(run_length, bool)
+        if not ok or not 1 <= run_length <= MAX_RUN_LENGTH:
+            raise IsingNNError(f"run_length must be an integer from 1 to {MAX_RUN_LENGTH}, got {run_length!r}")
+        run_length = int(run_length)
     if estimator not in ("tm", "wl"):
         raise IsingNNError(f"estimator must be 'tm' or 'wl', got {estimator!r}")
     if refine is not None:
@@ -242,18 +248,17 @@ def wang_landau(
         if resumed:
             st = load_state(checkpoint, c)
             check_state_shapes(st, c.n_spins)
-            was = SPIN_ORDERS[int(st.iparams[Q_ORDER])]
-            if spin_order is not None and spin_order != was:
-                raise IsingNNError(f"checkpoint {str(checkpoint)!r} was written with spin_order={was!r}, got "
-                                   f"{spin_order!r}: resume with its order, or start afresh")
-            st.meta["spin_order"] = was
+            was = int(st.iparams[Q_RUN])
+            if run_length is not None and run_length != was:
+                raise IsingNNError(f"checkpoint {str(checkpoint)!r} was written with run_length={was}, got "
+                                   f"{run_length}: resume with its run length, or start afresh")
             st.params[P_LNF_FINAL] = ln_f_final
             st.IST[(st.IST[:, I_STAGE] == DONE) & (st.FST[:, F_LNF] > ln_f_final), I_STAGE] = 1
         else:
             st = setup_state(c, a, bin_width=bin_width, bins=bins, seed=seed, windows=windows, threads=thr,
                              overlap=float(overlap), flatness=float(flatness), ln_f_final=ln_f_final,
                              symmetric=bool(symmetric), margin=float(margin), start_spins=start_spins,
-                             restarts=int(restarts), refine=refine, spin_order=spin_order or "random")
+                             restarts=int(restarts), refine=refine, run_length=run_length or 1)
             if not isinstance(st, WLState):
                 return degenerate_dos(c, seed, time.perf_counter() - t0)
         st.meta["layout"] = a.layout  # this call's (a resumed run may use the other: same walk)

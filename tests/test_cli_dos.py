@@ -56,9 +56,9 @@ def test_dos_time_limit_and_pass_throughs(tmp_path):
     out = tmp_path / "d.dat"
     assert main(["dos", path, "-o", str(out), "--time-limit", "1", "--blocks", "1", "--shuffle", "0.5",
                  "--shuffle-seed", "2", "--threads", "1", "--no-progress", "--layout", "rows",
-                 "--spin-order", "sequential"]) == 0
+                 "--run-length", "16"]) == 0
     h = read_header(out)
-    assert h["layout"] == "rows" and h["spin_order"] == "sequential"
+    assert h["layout"] == "rows" and h["run_length"] == "16"
     assert h["n_spins"] == "20" and h["shuffle"] == "0.5" and h["shuffle_seed"] == "2" and h["blocks"] == "1"
     assert h["threads"] == "1"
 
@@ -66,7 +66,7 @@ def test_dos_time_limit_and_pass_throughs(tmp_path):
 @pytest.mark.parametrize(
     "extra",
     [["--bins", "-3"], ["--bin-width", "0"], ["--time-limit", "-1"], ["--threads", "999"], ["--shuffle", "2"],
-     ["--layout", "cols"], ["--spin-order", "diagonal"]],
+     ["--layout", "cols"], ["--run-length", "0"], ["--run-length", "17"]],
 )
 def test_dos_bad_input_exits_2(npz, tmp_path, extra, capsys):
     path, _ = npz

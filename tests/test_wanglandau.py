@@ -41,7 +41,7 @@ from ising_nn.wanglandau import wang_landau
 
 K_SEEDS = 6
 T2_BOUND = 8.0
-ORDERS = ["random", "sequential"]
+RUNS = [1, 16]  # run lengths: the authors' random spins, and runs of consecutive spins
 REQUIRED = ("model", "n_spins", "n_bonds", "bin_width", "seed", "method", "sweeps", "ln_f_final", "time",
             "symmetry_error", "stop_reason", "converged", "family", "shuffle")
 
@@ -71,39 +71,39 @@ def _t2(c, levels, **kw):
     return float(np.mean(m**2 / (sd**2 / K_SEEDS))), float(np.abs(m).max()), d
 
 
-@pytest.mark.parametrize(("estimator", "order"), [("tm", "random"), ("wl", "random"), ("tm", "sequential")])
-def test_matches_enumeration_real_couplings(estimator, order):
+@pytest.mark.parametrize(("estimator", "run"), [("tm", 1), ("wl", 1), ("tm", 16), ("tm", 5)])
+def test_matches_enumeration_real_couplings(estimator, run):
     c = _net([3, 4, 4, 3], seed=7)
-    t2, worst, d = _t2(c, enumerate_dos(c), bins=24, ln_f_final=1e-5, estimator=estimator, spin_order=order)
+    t2, worst, d = _t2(c, enumerate_dos(c), bins=24, ln_f_final=1e-5, estimator=estimator, run_length=run)
     assert t2 < T2_BOUND
     assert worst < 0.05
-    assert d.header["estimator"] == estimator and d.header["spin_order"] == order
+    assert d.header["estimator"] == estimator and d.header["run_length"] == run
 
 
-@pytest.mark.parametrize("order", ORDERS)
-def test_matches_enumeration_with_several_windows_and_exchanges(order):
+@pytest.mark.parametrize("run", RUNS)
+def test_matches_enumeration_with_several_windows_and_exchanges(run):
     c = _net([4, 4, 4, 4, 4], seed=8)  # N = 20
-    t2, worst, d = _t2(c, enumerate_dos(c), bins=60, windows=3, ln_f_final=1e-5, spin_order=order)
+    t2, worst, d = _t2(c, enumerate_dos(c), bins=60, windows=3, ln_f_final=1e-5, run_length=run)
     assert int(d.header["windows"]) == 3
     assert t2 < T2_BOUND and worst < 0.05
 
 
-@pytest.mark.parametrize("order", ORDERS)
-def test_matches_transfer_matrix_of_deeper_integer_network(order):
+@pytest.mark.parametrize("run", RUNS)
+def test_matches_transfer_matrix_of_deeper_integer_network(run):
     c = _int_net([3] * 12, seed=9)  # 36 spins, energies on a lattice of spacing 4
     levels = transfer_matrix_dos(c)
     spacing = float(np.min(np.diff(levels.E)))
-    t2, worst, d = _t2(c, levels, bin_width=spacing, ln_f_final=1e-5, spin_order=order)
+    t2, worst, d = _t2(c, levels, bin_width=spacing, ln_f_final=1e-5, run_length=run)
     assert float(d.header["bin_width"]) == spacing and d.header["sampling_bin_width"] == d.header["bin_width"]
     assert t2 < T2_BOUND and worst < 0.1
 
 
-@pytest.mark.parametrize("order", ORDERS)
-def test_matches_binomial_chain(order):
-    # in the sequential order a sweep runs along the chain, each spin right after its neighbour
+@pytest.mark.parametrize("run", RUNS)
+def test_matches_binomial_chain(run):
+    # in runs each spin is proposed right after its neighbour in the chain
     signs = np.random.default_rng(1).choice([-1.0, 1.0], 15)
     c = Couplings.from_matrices([np.full((1, 1), 1.5 * s, np.float32) for s in signs])  # 16 spins in a row
-    t2, worst, _ = _t2(c, chain_dos(c), bin_width=3.0, ln_f_final=1e-5, spin_order=order)
+    t2, worst, _ = _t2(c, chain_dos(c), bin_width=3.0, ln_f_final=1e-5, run_length=run)
     assert t2 < T2_BOUND and worst < 0.05
 
 
@@ -181,10 +181,10 @@ def test_start_spins_take_the_range_down_to_their_energy():
     np.testing.assert_allclose(E_b, d.E_k, atol=1e-9 * abs(E0))
 
 
-@pytest.mark.parametrize("order", ORDERS)
-def test_whole_range_sampling_is_symmetric_within_its_errors(order):
+@pytest.mark.parametrize("run", RUNS)
+def test_whole_range_sampling_is_symmetric_within_its_errors(run):
     c = _net([3, 4, 4, 3], seed=7)
-    runs = [wang_landau(c, bins=24, seed=s, ln_f_final=1e-5, symmetric=False, progress=False, spin_order=order)
+    runs = [wang_landau(c, bins=24, seed=s, ln_f_final=1e-5, symmetric=False, progress=False, run_length=run)
             for s in range(K_SEEDS)]
     g = np.array([d.ln_g_k for d in runs])
     asym = g - g[:, ::-1]  # ln g(E) - ln g(-E) on a symmetric grid
@@ -214,14 +214,15 @@ def _ref_views(st, w):
             st.IST[w], st.FST[w])
 
 
-@pytest.mark.parametrize(("symmetric", "layout", "order"),
-                         [(True, "records", "random"), (False, "rows", "random"), (True, "records", "sequential")])
-def test_kernel_equals_pure_python_reference_step_for_step(symmetric, layout, order):
+@pytest.mark.parametrize(("symmetric", "layout", "run"),
+                         [(True, "records", 1), (False, "rows", 1), (True, "records", 5)])
+def test_kernel_equals_pure_python_reference_step_for_step(symmetric, layout, run):
+    # run 5 on 14 spins: runs that end at their length and runs cut short by the end of the network
     c = _net([3, 5, 2, 4], seed=3)
     a = Arrays.of(c, layout)
     st = setup_state(c, a, bin_width=None, bins=24, seed=5, windows=2, threads=2, overlap=0.3, flatness=0.8,
                      ln_f_final=3e-3, symmetric=symmetric, margin=0.25, start_spins=None, restarts=4,
-                     spin_order=order)
+                     run_length=run)
     ref = [[x.tolist() for x in _ref_views(st, w)] for w in range(st.n_windows)]
     n = 100_000  # long enough to pass through walk-in, halvings, 1/t and the end (ln f = 3e-3)
     wl_chunk(np.full(st.n_windows, n, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
@@ -309,35 +310,35 @@ def test_checkpoint_and_resume_continue_the_same_run(tmp_path):
         wang_landau(_net([3, 4, 4, 3], seed=8), checkpoint=ck, resume=True, progress=False)
 
 
-def test_resume_keeps_the_checkpoints_spin_order(tmp_path):
+def test_resume_keeps_the_checkpoints_run_length(tmp_path):
     c = _net([3, 4, 4, 3], seed=7)
     kw = dict(bins=24, seed=3, windows=1, progress=False, ln_f_final=1e-8)
-    full = wang_landau(c, max_sweeps=40_000, spin_order="sequential", **kw)
+    full = wang_landau(c, max_sweeps=40_000, run_length=4, **kw)
     ck = tmp_path / "state.npz"
-    wang_landau(c, max_sweeps=20_000, checkpoint=ck, spin_order="sequential", **kw)
-    with pytest.raises(IsingNNError, match="spin_order='sequential', got 'random'"):
-        wang_landau(c, max_sweeps=40_000, checkpoint=ck, resume=True, spin_order="random", **kw)
-    rest = wang_landau(c, max_sweeps=40_000, checkpoint=ck, resume=True, **kw)  # None: the checkpoint's order
-    assert rest.header["spin_order"] == "sequential"
+    wang_landau(c, max_sweeps=20_000, checkpoint=ck, run_length=4, **kw)
+    with pytest.raises(IsingNNError, match="run_length=4, got 1"):
+        wang_landau(c, max_sweeps=40_000, checkpoint=ck, resume=True, run_length=1, **kw)
+    rest = wang_landau(c, max_sweeps=40_000, checkpoint=ck, resume=True, **kw)  # None: the checkpoint's
+    assert rest.header["run_length"] == 4
     np.testing.assert_array_equal(rest.ln_g_k, full.ln_g_k)
     random = wang_landau(c, max_sweeps=40_000, **kw)
-    assert random.header["spin_order"] == "random" and not np.array_equal(random.ln_g_k, full.ln_g_k)
+    assert random.header["run_length"] == 1 and not np.array_equal(random.ln_g_k, full.ln_g_k)
 
 
-def test_checkpoint_from_before_the_spin_order_resumes_in_random_order(tmp_path):
+def test_checkpoint_from_before_the_run_length_resumes_with_random_spins(tmp_path):
     c = _net([3, 4, 4, 3], seed=7)
     kw = dict(bins=24, seed=3, windows=1, progress=False, ln_f_final=1e-8)
     full = wang_landau(c, max_sweeps=40_000, **kw)
     ck = tmp_path / "state.npz"
     wang_landau(c, max_sweeps=20_000, checkpoint=ck, **kw)
-    with np.load(ck) as z:  # as written before iparams held the order (one entry fewer, no meta key)
+    with np.load(ck) as z:  # as written before iparams held the run length (one entry fewer, no meta key)
         old = dict(z)
     meta = json.loads(str(old["meta"]))
-    del meta["spin_order"]
+    del meta["run_length"]
     old["meta"], old["iparams"] = np.array(json.dumps(meta)), old["iparams"][:-1]
     np.savez(ck, **old)
     rest = wang_landau(c, max_sweeps=40_000, checkpoint=ck, resume=True, **kw)
-    assert rest.header["spin_order"] == "random"
+    assert rest.header["run_length"] == 1
     np.testing.assert_array_equal(rest.ln_g_k, full.ln_g_k)
 
 
@@ -373,7 +374,9 @@ def test_all_zero_couplings_give_one_exact_bin():
         (dict(threads=99), "threads"),
         (dict(resume=True), "checkpoint"),
         (dict(estimator="xx"), "estimator"),
-        (dict(spin_order="checkerboard"), "spin_order must be one of 'random', 'sequential'"),
+        (dict(run_length=0), "run_length must be an integer from 1 to 16, got 0"),
+        (dict(run_length=17), "run_length must be an integer from 1 to 16, got 17"),
+        (dict(run_length=2.0), "run_length must be an integer"),
         (dict(time_limit=float("nan")), "time_limit"),
         (dict(start_spins=np.zeros(3)), "start_spins"),
         (dict(bin_width=1e-7), "proposal counts"),
