@@ -196,7 +196,7 @@ def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, up, down, table, 
         # The candidate of the next attempt is drawn one attempt ahead so that its rows can be prefetched
         # while this attempt runs (a negative I_NEXT means none drawn yet). This attempt is number att.
         g = g_next if g_next >= 0 else randbelow(rng, N)
-        if (att + 1) % run != 0 and g + 1 < N:
+        if run > 1 and (att + 1) % run != 0 and g + 1 < N:  # (no division for the default R = 1)
             g_next = g + 1
         else:
             g_next = randbelow(rng, N)
