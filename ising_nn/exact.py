@@ -4,6 +4,9 @@
   local-field kernels (one flip per state), any real couplings.
 - :func:`transfer_matrix_dos`: narrow layered networks with integer couplings, any depth: a transfer matrix
   over the configurations of one layer (2^n_l of them) carrying the energy distribution as a polynomial.
+- :func:`rank_one_dos`: wide layers whose couplings are ``J_l = c_l u_l v_l^T`` (integer ``c_l``, signs ``u``,
+  ``v``): the energy depends on each layer's two projections only, so a transfer over projections is exact at
+  any width (the case where a layer is wider than a Wang-Landau run of consecutive spins).
 - :func:`chain_dos`: layers of width 1 (an open chain) with equal |J|: ``g(E) = 2 C(N-1, k)`` (k broken bonds).
 - :func:`bin_levels`: sum exact levels into the bins of a Wang-Landau :class:`~ising_nn.dosfile.DOS`.
 """
@@ -21,7 +24,8 @@ from ._fields import flip_spin, init_fields, transpose_buffer
 from .couplings import Couplings
 from .errors import IsingNNError
 
-__all__ = ["Levels", "enumerate_energies", "enumerate_dos", "transfer_matrix_dos", "chain_dos", "bin_levels"]
+__all__ = ["Levels", "enumerate_energies", "enumerate_dos", "transfer_matrix_dos", "rank_one_dos", "chain_dos",
+           "bin_levels"]
 
 MAX_ENUMERATE = 26
 MAX_TM_WIDTH = 12
@@ -148,6 +152,72 @@ def transfer_matrix_dos(c: Couplings) -> Levels:
     E = (e_min + nz).astype(np.float64)
     ln_g = np.log(tot[nz]) + log_scale
     return Levels(E, ln_g, c.n_spins)
+
+
+def _rank_one_factors(J: np.ndarray, l: int) -> tuple[int, np.ndarray, np.ndarray]:
+    # J = c u v^T with c > 0 and u, v in {-1, +1}, read off the first column and row, then checked
+    c = abs(int(J[0, 0]))
+    u = np.where(J[:, 0] > 0, 1, -1)
+    v = np.where(J[0, :] * np.sign(J[0, 0]) > 0, 1, -1)
+    if c == 0 or not np.array_equal(J, c * np.outer(u, v)):
+        raise IsingNNError(f"rank_one_dos needs couplings c u v^T (c > 0 an integer, u and v signs); matrix {l} "
+                           "is not of that form")
+    return c, u, v
+
+
+def _binomials(n: int) -> np.ndarray:
+    k = np.arange(n + 1)
+    return np.exp(gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1))
+
+
+def _projection_counts(same: np.ndarray) -> np.ndarray:
+    """``M[kx, ky]``: configurations of one layer with input projection ``x = -n + 2 kx`` and output projection
+    ``y = -n + 2 ky``, its spins split by whether their input and output signs agree (``same``, bool (n,))."""
+    n, p = same.size, int(same.sum())
+    q = n - p
+    # t_i = u_i s_i: y = a + b and x = a - b, a the sum of t over the p agreeing spins, b over the q others
+    M = np.zeros((n + 1, n + 1))
+    cp, cq = _binomials(p), _binomials(q)
+    for ka in range(p + 1):
+        for kb in range(q + 1):
+            M[q + ka - kb, ka + kb] += cp[ka] * cq[kb]
+    return M
+
+
+def rank_one_dos(c: Couplings) -> Levels:
+    """Exact g(E) of a layered network with rank-one couplings ``J_l = c_l u_l v_l^T``, any width and depth.
+
+    With ``y_l = u_l . s_l`` and ``x_{l+1} = v_l . s_{l+1}``, ``E = -sum_l c_l y_l x_{l+1}``: the transfer
+    carries the energy distribution over the n_l + 1 values of one projection, weighted by the number of layer
+    configurations with each pair of projections (products of binomials). Cost ~ sum_l n_l n_{l+1} x (energy
+    range): three layers of 128 spins take 0.3 s, of 384 spins 37 s (measured). Counts are float64 rescaled
+    per layer, as in :func:`transfer_matrix_dos`.
+    """
+    mats = _integer_matrices(c)
+    facs = [_rank_one_factors(J, l) for l, J in enumerate(mats)]
+    sizes = c.layer_sizes
+    old = _binomials(sizes[0])[:, None]  # old[ky, e]: partial chains with output projection index ky
+    e_min = 0
+    log_scale = 0.0
+    for l, (cl, _, v) in enumerate(facs):
+        n_a, n_b = sizes[l], sizes[l + 1]
+        y = -n_a + 2 * np.arange(n_a + 1)
+        x = -n_b + 2 * np.arange(n_b + 1)
+        e_ab = -cl * np.outer(y, x)
+        lo, hi = int(e_ab.min()), int(e_ab.max())
+        new = np.zeros((n_b + 1, old.shape[1] + hi - lo))  # new[kx, e]: by input projection of layer l + 1
+        _tm_step(old, (e_ab - lo).astype(np.int64), 0, new)
+        e_min += lo
+        if l + 1 < len(facs):  # to the output projection of layer l + 1
+            new = _projection_counts(v == facs[l + 1][1]).T @ new
+        else:
+            new = _binomials(n_b)[:, None] * new
+        m = new.max()
+        log_scale += math.log(m)
+        old = new / m
+    tot = old.sum(axis=0)
+    nz = np.flatnonzero(tot > 0)
+    return Levels((e_min + nz).astype(np.float64), np.log(tot[nz]) + log_scale, c.n_spins)
 
 
 def chain_dos(c: Couplings) -> Levels:

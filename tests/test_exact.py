@@ -6,7 +6,14 @@ from scipy.special import logsumexp
 
 from ising_nn.couplings import Couplings
 from ising_nn.errors import IsingNNError
-from ising_nn.exact import bin_levels, chain_dos, enumerate_dos, enumerate_energies, transfer_matrix_dos
+from ising_nn.exact import (
+    bin_levels,
+    chain_dos,
+    enumerate_dos,
+    enumerate_energies,
+    rank_one_dos,
+    transfer_matrix_dos,
+)
 
 
 def _int_net(sizes, seed=0, lo=-2, hi=2):
@@ -67,6 +74,33 @@ def test_chain_binomial_equals_enumeration_and_transfer_matrix():
     np.testing.assert_allclose(transfer_matrix_dos(deep).ln_g, chain_dos(deep).ln_g, atol=1e-9)
 
 
+def _rank_one(sizes, scales, seed=0):
+    rng = np.random.default_rng(seed)
+    return Couplings.from_matrices([(k * np.outer(rng.choice([-1, 1], a), rng.choice([-1, 1], b))).astype(np.float32)
+                                    for a, b, k in zip(sizes[:-1], sizes[1:], scales)])
+
+
+@pytest.mark.parametrize(("sizes", "scales"), [([5, 5, 5, 4], [1, 2, 1]), ([3, 7, 6], [3, 1]), ([1, 9, 1], [2, 1]),
+                                               ([4, 4], [2])])
+def test_rank_one_equals_enumeration(sizes, scales):
+    c = _rank_one(sizes, scales, seed=1)
+    r1, en = rank_one_dos(c), enumerate_dos(c, decimals=6)
+    np.testing.assert_array_equal(r1.E, en.E)
+    np.testing.assert_allclose(r1.ln_g, en.ln_g, atol=1e-12)
+
+
+def test_rank_one_equals_transfer_matrix_and_scales_to_wide_layers():
+    c = _rank_one([9, 10, 8, 10, 9], [1, 2, 1, 3], seed=2)  # 46 spins: beyond enumeration
+    r1, tm = rank_one_dos(c), transfer_matrix_dos(c)
+    np.testing.assert_array_equal(r1.E, tm.E)
+    np.testing.assert_allclose(r1.ln_g, tm.ln_g, atol=1e-10)
+    c = _rank_one([128, 128, 128], [1, 1])  # beyond the transfer matrix
+    wide = rank_one_dos(c)
+    assert logsumexp(wide.ln_g) == pytest.approx(c.n_spins * np.log(2), rel=1e-13)
+    np.testing.assert_array_equal(wide.E, -wide.E[::-1])
+    np.testing.assert_allclose(wide.ln_g, wide.ln_g[::-1], atol=1e-9)
+
+
 def test_bin_levels_sums_degeneracies_onto_a_grid():
     c = _chain(9)
     lev = chain_dos(c)  # levels spaced 3
@@ -85,3 +119,5 @@ def test_exact_bad_inputs():
         transfer_matrix_dos(_int_net([13, 2]))
     with pytest.raises(IsingNNError, match="one spin"):
         chain_dos(_int_net([2, 2]))
+    with pytest.raises(IsingNNError, match=r"c u v\^T"):
+        rank_one_dos(_int_net([3, 3], lo=-1, hi=1))
