@@ -321,7 +321,7 @@ def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000
                 n_spins=c.n_spins,
                 n_bonds=c.n_bonds,
                 stream_GBs=per_attempt * rate / 1e9, stream_cpu_GBs=per_attempt * cpu_rate / 1e9,
-                streams=streams, paired=streams["random"]["paired"], paired_range=streams["random"]["paired_range"],
+                streams=streams,
                 flips_per_s=rate * ours["acceptance"], bytes_per_flip=per_attempt / ours["acceptance"])
 
 
@@ -420,6 +420,7 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
     ir = it["rates"]
     best = bw["all threads best"]
     ceil = sp["ceilings"]
+    rnd = sp["streams"]["random"]
     lines += [
         "",
         f"The same kernel four ways, {it['repeats']} interleaved runs of {it['attempts']:,} attempts each from the "
@@ -458,7 +459,7 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         f"{sp['flips_per_s']:,.0f} accepted flips/s x {sp['bytes_per_flip']:,.0f} bytes each. "
         "Paired with the bandwidth of its moment (one all-thread sample taken just before each repeat, so that "
         "both see the same load): median **"
-        f"{100 * sp['paired']:.0f}%** (range {100 * sp['paired_range'][0]:.0f}-{100 * sp['paired_range'][1]:.0f}%; "
+        f"{100 * rnd['paired']:.0f}%** (range {100 * rnd['paired_range'][0]:.0f}-{100 * rnd['paired_range'][1]:.0f}%; "
         f"samples {', '.join(f'{b:.1f}' for b in it['probe'])} GB/s).",
         "",
         f"In runs of {RUN_LENGTH} (the same interleaved rounds, its own bytes over its own time): "

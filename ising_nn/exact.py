@@ -24,8 +24,8 @@ from ._fields import flip_spin, init_fields, transpose_buffer
 from .couplings import Couplings
 from .errors import IsingNNError
 
-__all__ = ["Levels", "enumerate_energies", "enumerate_dos", "transfer_matrix_dos", "rank_one_dos", "chain_dos",
-           "bin_levels"]
+__all__ = ["Levels", "enumerate_energies", "enumerate_dos", "transfer_matrix_dos", "rank_one_dos",
+           "rank_one_network", "chain_dos", "bin_levels"]
 
 MAX_ENUMERATE = 26
 MAX_TM_WIDTH = 12
@@ -122,6 +122,28 @@ def _tm_step(old, e_ab, shift, new):
                 dst[e] += row[e]
 
 
+def _rescale(new: np.ndarray, log_scale: float) -> tuple[np.ndarray, float]:
+    # counts kept as float64 of order 1, their log scale apart: any depth without overflow
+    m = new.max()
+    return new / m, log_scale + math.log(m)
+
+
+def _levels(old: np.ndarray, e_min: int, log_scale: float, N: int) -> Levels:
+    # the levels with states from the final (state, energy) counts: summed over the last layer's states
+    tot = old.sum(axis=0)
+    nz = np.flatnonzero(tot > 0)
+    return Levels((e_min + nz).astype(np.float64), np.log(tot[nz]) + log_scale, N)
+
+
+def rank_one_network(sizes, scales=None, seed: int = 0) -> Couplings:
+    """Couplings ``J_l = scales[l] u_l v_l^T`` with random sign vectors (``seed``): the test system of
+    :func:`rank_one_dos` (``scales`` default all 1)."""
+    rng = np.random.default_rng(seed)
+    scales = [1] * (len(sizes) - 1) if scales is None else scales
+    return Couplings.from_matrices([(k * np.outer(rng.choice([-1, 1], a), rng.choice([-1, 1], b))).astype(np.float32)
+                                    for a, b, k in zip(sizes[:-1], sizes[1:], scales)])
+
+
 def transfer_matrix_dos(c: Couplings) -> Levels:
     """Exact g(E) of a layered network with integer couplings and layers of at most 12 spins.
 
@@ -144,14 +166,8 @@ def transfer_matrix_dos(c: Couplings) -> Levels:
         new = np.zeros((conf[l + 1].shape[0], old.shape[1] + hi - lo))
         _tm_step(old, (e_ab - lo).astype(np.int64), 0, new)
         e_min += lo
-        m = new.max()
-        log_scale += math.log(m)
-        old = new / m
-    tot = old.sum(axis=0)
-    nz = np.flatnonzero(tot > 0)
-    E = (e_min + nz).astype(np.float64)
-    ln_g = np.log(tot[nz]) + log_scale
-    return Levels(E, ln_g, c.n_spins)
+        old, log_scale = _rescale(new, log_scale)
+    return _levels(old, e_min, log_scale, c.n_spins)
 
 
 def _rank_one_factors(J: np.ndarray, l: int) -> tuple[int, np.ndarray, np.ndarray]:
@@ -212,12 +228,8 @@ def rank_one_dos(c: Couplings) -> Levels:
             new = _projection_counts(v == facs[l + 1][1]).T @ new
         else:
             new = _binomials(n_b)[:, None] * new
-        m = new.max()
-        log_scale += math.log(m)
-        old = new / m
-    tot = old.sum(axis=0)
-    nz = np.flatnonzero(tot > 0)
-    return Levels((e_min + nz).astype(np.float64), np.log(tot[nz]) + log_scale, c.n_spins)
+        old, log_scale = _rescale(new, log_scale)
+    return _levels(old, e_min, log_scale, c.n_spins)
 
 
 def chain_dos(c: Couplings) -> Levels:

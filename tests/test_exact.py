@@ -12,6 +12,7 @@ from ising_nn.exact import (
     enumerate_dos,
     enumerate_energies,
     rank_one_dos,
+    rank_one_network,
     transfer_matrix_dos,
 )
 
@@ -74,27 +75,21 @@ def test_chain_binomial_equals_enumeration_and_transfer_matrix():
     np.testing.assert_allclose(transfer_matrix_dos(deep).ln_g, chain_dos(deep).ln_g, atol=1e-9)
 
 
-def _rank_one(sizes, scales, seed=0):
-    rng = np.random.default_rng(seed)
-    return Couplings.from_matrices([(k * np.outer(rng.choice([-1, 1], a), rng.choice([-1, 1], b))).astype(np.float32)
-                                    for a, b, k in zip(sizes[:-1], sizes[1:], scales)])
-
-
 @pytest.mark.parametrize(("sizes", "scales"), [([5, 5, 5, 4], [1, 2, 1]), ([3, 7, 6], [3, 1]), ([1, 9, 1], [2, 1]),
                                                ([4, 4], [2])])
 def test_rank_one_equals_enumeration(sizes, scales):
-    c = _rank_one(sizes, scales, seed=1)
+    c = rank_one_network(sizes, scales, seed=1)
     r1, en = rank_one_dos(c), enumerate_dos(c, decimals=6)
     np.testing.assert_array_equal(r1.E, en.E)
     np.testing.assert_allclose(r1.ln_g, en.ln_g, atol=1e-12)
 
 
 def test_rank_one_equals_transfer_matrix_and_scales_to_wide_layers():
-    c = _rank_one([9, 10, 8, 10, 9], [1, 2, 1, 3], seed=2)  # 46 spins: beyond enumeration
+    c = rank_one_network([9, 10, 8, 10, 9], [1, 2, 1, 3], seed=2)  # 46 spins: beyond enumeration
     r1, tm = rank_one_dos(c), transfer_matrix_dos(c)
     np.testing.assert_array_equal(r1.E, tm.E)
     np.testing.assert_allclose(r1.ln_g, tm.ln_g, atol=1e-10)
-    c = _rank_one([128, 128, 128], [1, 1])  # beyond the transfer matrix
+    c = rank_one_network([128, 128, 128])  # beyond the transfer matrix
     wide = rank_one_dos(c)
     assert logsumexp(wide.ln_g) == pytest.approx(c.n_spins * np.log(2), rel=1e-13)
     np.testing.assert_array_equal(wide.E, -wide.E[::-1])

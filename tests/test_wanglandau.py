@@ -35,7 +35,7 @@ from ising_nn._wl_moves import exchange
 from ising_nn._wl_state import Arrays, setup_state
 from ising_nn.couplings import Couplings
 from ising_nn.errors import IsingNNError
-from ising_nn.exact import bin_levels, chain_dos, enumerate_dos, rank_one_dos, transfer_matrix_dos
+from ising_nn.exact import bin_levels, chain_dos, enumerate_dos, rank_one_dos, rank_one_network, transfer_matrix_dos
 from ising_nn.reference import ref_energy, ref_fields, ref_run_window
 from ising_nn.wanglandau import wang_landau
 
@@ -98,15 +98,9 @@ def test_matches_transfer_matrix_of_deeper_integer_network(run):
     assert t2 < T2_BOUND and worst < 0.1
 
 
-def _rank_one_net(sizes, seed=0):
-    rng = np.random.default_rng(seed)
-    return Couplings.from_matrices([np.outer(rng.choice([-1, 1], a), rng.choice([-1, 1], b)).astype(np.float32)
-                                    for a, b in zip(sizes[:-1], sizes[1:])])
-
-
 @pytest.mark.parametrize("run", RUNS)
 def test_matches_rank_one_network_with_layers_wider_than_a_run(run):
-    c = _rank_one_net([20, 20, 20], seed=1)  # a run of 16 stays within one layer most of the time
+    c = rank_one_network([20, 20, 20], seed=1)  # a run of 16 stays within one layer most of the time
     levels = rank_one_dos(c)
     spacing = float(np.min(np.diff(levels.E)))
     t2, worst, d = _t2(c, levels, bin_width=spacing, ln_f_final=1e-5, run_length=run)
