@@ -32,7 +32,7 @@ from ising_nn._wl_kernels import (
     wl_chunk,
 )
 from ising_nn._wl_moves import exchange
-from ising_nn._wl_state import Arrays, setup_state
+from ising_nn._wl_state import Arrays, field_scales, setup_state
 from ising_nn.couplings import Couplings
 from ising_nn.errors import IsingNNError
 from ising_nn.exact import bin_levels, chain_dos, enumerate_dos, rank_one_dos, rank_one_network, transfer_matrix_dos
@@ -105,6 +105,22 @@ def test_matches_rank_one_network_with_layers_wider_than_a_run(run):
     spacing = float(np.min(np.diff(levels.E)))
     t2, worst, d = _t2(c, levels, bin_width=spacing, ln_f_final=1e-5, run_length=run)
     assert t2 < T2_BOUND and worst < 0.1
+
+
+def test_typical_field_is_the_gaussian_expectation_of_the_rms_field():
+    c = rank_one_network([32, 32, 32])  # every bond +-1: fan-ins 32, 64, 32
+    largest, typical = field_scales(c)
+    assert largest == 64.0
+    assert typical == pytest.approx(np.sqrt(2 / np.pi) * (2 * np.sqrt(32) + np.sqrt(64)) / 3, rel=1e-12)
+
+
+def test_grid_and_windows_do_not_depend_on_the_seed():
+    # One random state's mean |h| used to set them: on these couplings seed 7 drew a typical |dE| of 2.5
+    # (others up to 18.5), cut the range into 29 windows too narrow to explore, and ln g was off by 5.6.
+    c = rank_one_network([32, 32, 32])
+    heads = [wang_landau(c, bin_width=4.0, seed=s, max_sweeps=2, progress=False).header for s in range(10)]
+    grids = {(h["windows"], h["sampling_bin_width"]) for h in heads}
+    assert len(grids) == 1
 
 
 @pytest.mark.parametrize("run", RUNS)
