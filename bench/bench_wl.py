@@ -52,7 +52,7 @@ from ising_nn.couplings import Couplings
 from ising_nn.exact import bin_levels, transfer_matrix_dos
 from ising_nn.wanglandau import wang_landau
 
-__all__ = ["run", "bandwidth", "minilm_speed", "accuracy", "minilm_dos"]
+__all__ = ["run", "bandwidth", "minilm_speed", "accuracy", "accuracy_network", "errors", "minilm_dos"]
 
 #: The run length measured besides the default 1 (``wang_landau(..., run_length=16)``).
 RUN_LENGTH = 16
@@ -351,12 +351,18 @@ def accuracy(seconds: float = 60.0, seed: int = 0, checkpoint=None, run_length: 
         e = estimate(load_state(checkpoint, c), c.n_spins, "wl")
         runs["wl"] = e
     for name, r in runs.items():
-        E_b, g_b = bin_levels(exact, r.E_k, spacing)
-        ex = dict(zip(np.round(E_b, 6), g_b))
-        diff = np.array([g - ex.get(round(e, 6), np.nan) for e, g in zip(r.E_k, r.ln_g_k)])
-        out[name] = dict(mean=float(np.nanmean(np.abs(diff))), max=float(np.nanmax(np.abs(diff))),
-                         missing=int(E_b.size - np.isfinite(diff).sum()))
+        diff, missing = errors(exact, r, spacing)
+        out[name] = dict(mean=float(np.nanmean(np.abs(diff))), max=float(np.nanmax(np.abs(diff))), missing=missing)
     return out
+
+
+def errors(exact, d, spacing: float) -> tuple[np.ndarray, int]:
+    """``ln g_WL - ln g_exact`` at each of ``d``'s bins (NaN where the exact g has no level) and the number of
+    exact levels that ``d`` has no bin for."""
+    E_b, g_b = bin_levels(exact, d.E_k, spacing)
+    ex = dict(zip(np.round(E_b, 6), g_b))
+    diff = np.array([g - ex.get(round(e, 6), np.nan) for e, g in zip(d.E_k, d.ln_g_k)])
+    return diff, int(E_b.size - np.isfinite(diff).sum())
 
 
 def minilm_dos(seconds: float = 60.0, seeds=(0, 1)) -> dict:
