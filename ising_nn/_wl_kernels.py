@@ -52,7 +52,8 @@ NQ = 5
 # whole sweep in memory order, which also left 344 of 838 windows never flat and ln g / N off by up to 0.13
 # from the random order's. With R = 16, after 240 s, ln g / N agreed with the random order's within 3e-4 over
 # 90 % of the range and sat 3e-3 higher in its lowest tenth, where both still moved by 1.6e-2 between 60 s
-# and 240 s: not settled, hence R = 1 by default.
+# and 240 s: not settled. Against exact g(E) (bench/RUNS.md, 10 seeds x 30 s on two networks) runs of 16 made
+# 1.5-1.7x the sweeps but no measurably smaller error. Hence R = 1 by default.
 MAX_RUN_LENGTH = 16
 # stages
 HALVING, ONE_OVER_T, DONE = 0, 1, 2

@@ -6,6 +6,8 @@ Algorithm (kernels in :mod:`ising_nn._wl_kernels`, set-up in :mod:`ising_nn._wl_
    (``bins`` over ``[E_q, -E_q]`` or ``bin_width``) are aligned so that ``E_q`` sits at a bin centre and split
    into an odd number of sampling bins no wider than a typical single-flip |dE| (within a bin the walk is
    unbiased, so across a much wider bin the entropy gradient would pin the walker to the bin's upper edge).
+   The typical |dE| of a random state comes from the couplings alone (``_wl_state.field_scales``), so the
+   grid and windows are the same for every seed.
    Sampling covers ``[E_q - margin |E_q|, 0]`` plus a few bins above 0; if the walk tries to go below the
    lowest bin, bins are added between chunks (down to the trivial bound ``-sum |J|``). Bins never visited
    hold no known states and are not in the output.
@@ -188,7 +190,8 @@ def wang_landau(
         memory order. 1 (the default for a new run) is the authors' scheme: every spin drawn at random. Each
         attempt is the same acceptance test, so the walk keeps the weights 1/g(E) (checked against exact g(E)
         like the random order); runs of 16 stream the couplings of consecutive spins, ~1.3x the attempts per
-        second on MiniLM (bench/RESULTS.md). A different walk, not the same one faster. Longer runs are
+        second on MiniLM (bench/RESULTS.md). A different walk, not the same one faster, and against exact g(E)
+        not a measurably better one per second (bench/RUNS.md). Longer runs are
         refused (they began to change the walk on MiniLM, see ``ising_nn._wl_kernels.MAX_RUN_LENGTH``).
         Resuming keeps the checkpoint's run length (``None``); naming another is an error.
 
