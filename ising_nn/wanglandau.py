@@ -7,7 +7,7 @@ Algorithm (kernels in :mod:`ising_nn._wl_kernels`, set-up in :mod:`ising_nn._wl_
    into an odd number of sampling bins no wider than a typical single-flip |dE| (within a bin the walk is
    unbiased, so across a much wider bin the entropy gradient would pin the walker to the bin's upper edge).
    The typical |dE| of a random state comes from the couplings alone (``_wl_state.field_scales``), so the
-   grid and windows are the same for every seed.
+   sampling-bin width and the window width do not depend on the seed (the range still does, via ``E_q``).
    Sampling covers ``[E_q - margin |E_q|, 0]`` plus a few bins above 0; if the walk tries to go below the
    lowest bin, bins are added between chunks (down to the trivial bound ``-sum |J|``). Bins never visited
    hold no known states and are not in the output.
