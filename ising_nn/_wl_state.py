@@ -210,19 +210,16 @@ def field_scales(c: Couplings) -> tuple[float, float]:
     return largest, typical
 
 
-def _band(max_field: float, w: float) -> int:
-    return math.ceil(2.0 * max_field / w) + 1
-
-
-def proposal_band(c: Couplings, w: float) -> int:
+def proposal_band(max_field: float, w: float) -> int:
     """Bins a single flip can jump at most on a grid of width ``w``: the band D of the proposal counts.
 
-    A flip changes E by ``2 |h_i| <= 2 max_i sum_j |J_ij|``, and the rounding to bins adds at most one. The band
-    must hold every possible jump: the transition-matrix fit uses each bin's counts normalised by all its
-    proposals, and a bin whose every move is a long jump (a deep minimum of a small network, where each flip
-    costs much more than a bin) would otherwise have no counts at all and drop out of the estimate.
+    A flip changes E by ``2 |h_i| <= 2 max_field`` (``max_field`` from :func:`field_scales`), and the rounding
+    to bins adds at most one. The band must hold every possible jump: the transition-matrix fit uses each bin's
+    counts normalised by all its proposals, and a bin whose every move is a long jump (a deep minimum of a
+    small network, where each flip costs much more than a bin) would otherwise have no counts at all and drop
+    out of the estimate.
     """
-    return _band(field_scales(c)[0], w)
+    return math.ceil(2.0 * max_field / w) + 1
 
 
 def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, threads, overlap, flatness,
@@ -273,7 +270,7 @@ def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, thre
     lay[0] = (k_floor, lay[2][1] if len(lay) >= 4 else lay[0][1])
     W = len(lay)
     n_bins = sum(hi - lo + 1 for lo, hi in lay)
-    band = _band(max_field, w)
+    band = proposal_band(max_field, w)
     if 8.0 * n_bins * (2 * band + 1) > memory_counts:
         raise IsingNNError(
             f"{n_bins} sampling bins of width {w:.4g}, with single flips jumping up to {band} bins, need "
