@@ -125,6 +125,7 @@ def main(argv=None) -> int:
     if args.seconds <= 0 or args.seeds < 2:
         p.error(f"need --seconds > 0 and --seeds >= 2 (a spread needs two), got {args.seconds:g} and {args.seeds}")
     started = time.perf_counter()
+    host = machine()  # before the runs: its load average is the machine's, not this benchmark's own
     ts = trials(args.seconds, args.seeds)
     text = [
         "# Runs of consecutive spins against random spins: accuracy per second",
@@ -132,7 +133,7 @@ def main(argv=None) -> int:
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"- command: `make bench-runs` (`python -m bench.bench_runs --seconds {args.seconds:g} --seeds "
         f"{args.seeds}`), {time.perf_counter() - started:.0f} s in all",
-        f"- machine: {machine()}",
+        f"- machine: {host}",
         f"- python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
         f"ising-nn {__version__}",
         "",

@@ -57,6 +57,7 @@ def machine() -> str:
 
 def main() -> int:
     started = time.perf_counter()
+    host = machine()  # before the sections: its load average is the machine's, not the benchmark's own
     sections = []
     for name in ("bench.bench_wl", "bench.bench_scaling", "bench.bench_quench"):
         if importlib.util.find_spec(name) is None:
@@ -68,7 +69,7 @@ def main() -> int:
         "",
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"- command: `make bench` (`python -m bench.run`), {time.perf_counter() - started:.0f} s in all",
-        f"- machine: {machine()}",
+        f"- machine: {host}",
         f"- python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
         f"ising-nn {__version__}",
         "",
