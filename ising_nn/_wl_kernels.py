@@ -66,13 +66,15 @@ MODE_FIELDS, MODE_RECOMPUTE, MODE_RECOMPUTE_T, MODE_IMMEDIATE = 0, 1, 2, 3
 # Floats of each row prefetched: of the next candidate (drawn one attempt ahead; ~40 % of candidates are
 # rejected, so only the first cache lines) and of an accepted flip (used one accepted flip later; the hardware
 # prefetcher streams the rest of a longer row). Measured on MiniLM in one process against 0 / whole rows and
-# 256 / 1,024: 128 / 512 was fastest, 1.07-1.23x the attempts/s of MODE_IMMEDIATE over the bench runs
-# (bench/RESULTS.md); on the records layout too (0 / 0 to 128 / 2,048, measured again).
+# 256 / 1,024: 128 / 512 was fastest, 0.98-1.23x the attempts/s of MODE_IMMEDIATE over the bench runs
+# (bench/RESULTS.md; 0.98x in the last two); on the records layout too (0 / 0 to 128 / 2,048, measured
+# again).
 PREFETCH_CANDIDATE = 128
 PREFETCH_ACCEPTED = 512
 # (One accepted flip is kept pending. Keeping 2, 4 or 8, the oldest applied when one more is accepted, was
 # measured on MiniLM: 1.00x, 0.94x and 0.79x: the rows are not late, and every attempt checks every pending
-# flip.)
+# flip. Nor did applying the older of two pending flips in chunks of 128-4,096 couplings, one chunk per
+# attempt, so that the attempts overlap its memory traffic: 0.86-0.97x, the same walk bit for bit.)
 
 
 @nb.njit(cache=True, inline="always")
