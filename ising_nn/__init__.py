@@ -11,6 +11,7 @@ from .errors import IsingNNError
 from .io import load_authors_folder, load_npz, save_authors_folder, save_npz
 from .load import describe, load_couplings
 from .quench import QuenchResult, mirror, quench
+from .spinsfile import load_spins, save_spins
 from .transforms import first_blocks, shuffle
 from .wanglandau import wang_landau
 
@@ -33,6 +34,8 @@ __all__ = [
     "QuenchResult",
     "mirror",
     "wang_landau",
+    "save_spins",
+    "load_spins",
     "first_blocks",
     "shuffle",
 ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..dosfile import write_dos
 from ..errors import IsingNNError
+from ..spinsfile import check_spins_match, load_spins
 
 __all__ = ["register", "run"]
 
@@ -48,6 +50,10 @@ def register(sub) -> None:
                         "default 1, every spin random as the authors do; 16: ~1.3x the attempts/s on MiniLM, a "
                         "different valid walk, not measurably more accurate per second against exact g(E)); "
                         "--resume keeps the checkpoint's")
+    p.add_argument("--start-spins", metavar="SPINS.npz",
+                   help="a low-energy state from `ising-nn quench --save-spins` (of the same couplings) to start "
+                        "the lowest windows from; the range then reaches down to it (a new run only: --resume "
+                        "keeps the checkpoint's range)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--blocks", type=int, metavar="K", help="keep only the first K blocks")
     p.add_argument("--shuffle", type=float, default=0.0, metavar="F", help="shuffle a fraction F of couplings")
@@ -65,13 +71,24 @@ def run(args: argparse.Namespace) -> int:
     ckpt = args.checkpoint
     if ckpt is None and args.resume:
         ckpt = f"{args.output}.ckpt.npz"
+    start = None
+    extra: dict[str, object] = {"time_limit": args.time_limit}
+    if args.start_spins is not None:
+        saved = load_spins(args.start_spins)
+        start = check_spins_match(saved, c, f"--start-spins {args.start_spins!r}")
+        if args.resume and os.path.exists(ckpt):
+            # the same command line starts a run and continues it: the checkpoint already holds the range
+            print(f"--start-spins: resuming from {ckpt}, whose range is already set", file=sys.stderr)
+        else:
+            extra.update(start_spins=args.start_spins, start_spins_energy=saved.header["energy"],
+                         start_spins_method=saved.header.get("method", ""))
     dos = wang_landau(
         c, bin_width=args.bin_width, bins=args.bins, seed=args.seed, threads=args.threads,
         time_limit=args.time_limit, checkpoint=ckpt, resume=args.resume, progress=not args.no_progress,
         ln_f_final=args.ln_f_final, max_sweeps=args.max_sweeps, estimator=args.estimator, layout=args.layout,
-        run_length=args.run_length,
+        run_length=args.run_length, start_spins=start,
     )
-    write_dos(dos, args.output, {"time_limit": args.time_limit})
+    write_dos(dos, args.output, extra)
     h = dos.header
     print(
         f"{args.output}: {dos.E_k.size} bins, E from {dos.E_min:.6g} to {dos.E_max:.6g} (N = {c.n_spins}), "

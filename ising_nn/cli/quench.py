@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
+from ..errors import IsingNNError
 from ..load import DEFAULT_MODEL, load_couplings
 from ..quench import METHODS, QuenchResult, quench
+from ..spinsfile import save_spins
 
 __all__ = ["register", "run", "format_result"]
 
@@ -44,6 +47,9 @@ def register(sub) -> None:
                    help="shuffle a fraction F in [0, 1] of the couplings, whole network pooled (default: 0)")
     p.add_argument("--shuffle-seed", type=int, default=0, metavar="S", help="seed of the shuffle (default: 0)")
     p.add_argument("--per-layer", action="store_true", help="shuffle within each matrix instead")
+    p.add_argument("--save-spins", metavar="SPINS.npz",
+                   help="also write the lowest configuration found (with its energy and provenance) for "
+                        "`ising-nn dos --start-spins`")
     p.set_defaults(func=run)
 
 
@@ -61,8 +67,15 @@ def format_result(r: QuenchResult) -> str:
 def run(args: argparse.Namespace) -> int:
     c = load_couplings(args.couplings, blocks=args.blocks, shuffle=args.shuffle, seed=args.shuffle_seed,
                        per_layer=args.per_layer)
+    if args.save_spins is not None:  # checked before the search, not after it
+        folder = Path(args.save_spins).parent
+        if not str(args.save_spins).endswith(".npz") or not folder.is_dir():
+            raise IsingNNError(f"--save-spins must name a .npz file in an existing folder, got {args.save_spins!r}")
     r = quench(c, args.method, restarts=args.restarts, seed=args.seed, time_limit=args.time_limit,
                steps=args.steps, sweeps=args.sweeps, progress=args.progress)
+    if args.save_spins is not None:
+        save_spins(args.save_spins, r.spins, c, r.energy, method=r.method, seed=r.seed, restarts=r.restarts,
+                   seconds=f"{r.seconds:.3f}", couplings=str(args.couplings))
     if args.json:
         d = r.summary()
         p = c.provenance
