@@ -70,9 +70,14 @@ def load_spins(path: str | os.PathLike) -> SavedSpins:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise IsingNNError(f"{str(path)!r} is not a spins file of `ising-nn quench --save-spins` "
                            f"(.npz with 'spins' and 'header'): {exc}") from None
-    if spins.ndim != 1 or not np.isin(spins, (-1, 1)).all() or "energy" not in header:
-        raise IsingNNError(f"{str(path)!r}: 'spins' must be a 1-d array of +-1 with an energy in the header, "
-                           f"got shape {spins.shape}")
+    try:
+        float(header["energy"])
+        ok = spins.ndim == 1 and bool(np.isin(spins, (-1, 1)).all())
+    except (TypeError, KeyError, ValueError):
+        ok = False
+    if not ok:
+        raise IsingNNError(f"{str(path)!r}: 'spins' must be a 1-d array of +-1 and the header must hold the "
+                           f"energy, got spins of shape {spins.shape}")
     return SavedSpins(spins.astype(np.int8), {k: str(v) for k, v in header.items()})
 
 

@@ -90,6 +90,9 @@ def test_spins_of_other_couplings_are_refused(npz, tmp_path, capsys):
     assert main([*base, str(tmp_path / "junk.npz")]) == 2
     err = capsys.readouterr().err
     assert "not a spins file" in err and "Traceback" not in err
+    np.savez(tmp_path / "nohead.npz", spins=np.ones(5, np.int8), header=np.array("[1, 2]"))
+    assert main([*base, str(tmp_path / "nohead.npz")]) == 2
+    assert "must hold the energy" in capsys.readouterr().err
     assert not d.exists()
 
 
