@@ -69,6 +69,11 @@ class ModelResults:
         return pd.DataFrame(rows)
 
 
+def _start(b: Budget) -> dict:
+    # a DOS starts from the state of the ground-state search the figures report (the same cached file)
+    return {"start_method": b.quench_method, "start_seconds": b.quench_seconds}
+
+
 def model_results(
     model="minilm", b: Budget | None = None, *, seed: int = 0, out_dir: str | os.PathLike = DOS_DIR,
     verbose: bool = True,
@@ -76,7 +81,8 @@ def model_results(
     """Trained and shuffled DOS and E_0 of ``model`` (cached)."""
     b = b or budget()
     kw = {"seed": seed, "out_dir": out_dir, "verbose": verbose}
-    dos = [cached_dos(model, shuffle=f, time_limit=b.wl_seconds, bins=b.bins, **kw) for f in (0.0, 1.0)]
+    dos = [cached_dos(model, shuffle=f, time_limit=b.wl_seconds, bins=b.bins, **_start(b), **kw)
+           for f in (0.0, 1.0)]
     q = [cached_quench(model, shuffle=f, method=b.quench_method, time_limit=b.quench_seconds, **kw)
          for f in (0.0, 1.0)]
     return ModelResults(str(model), dos[0], dos[1], q[0], q[1])
@@ -135,7 +141,7 @@ def dos_replicas(
     """Trained and shuffled DOS for the seeds ``seed + s``, s in ``b.seeds`` (cached; the first is the DOS
     of :func:`model_results` with the same seed; the shuffles differ by seed too)."""
     b = b or budget()
-    kw = {"time_limit": b.wl_seconds, "bins": b.bins, "out_dir": out_dir, "verbose": verbose}
+    kw = {"time_limit": b.wl_seconds, "bins": b.bins, **_start(b), "out_dir": out_dir, "verbose": verbose}
     seeds = [seed + s for s in b.seeds]
     return (tuple(cached_dos(model, shuffle=0.0, seed=s, **kw) for s in seeds),
             tuple(cached_dos(model, shuffle=1.0, seed=s, **kw) for s in seeds))
@@ -210,8 +216,8 @@ def blocks_series(
         if k == L:
             dt, ds, qt, qs = full.trained, full.shuffled, full.quench_trained, full.quench_shuffled
         else:
-            dt, ds = (cached_dos(model, blocks=k, shuffle=f, time_limit=b.wl_seconds_blocks, bins=b.bins, **kw)
-                      for f in (0.0, 1.0))
+            dt, ds = (cached_dos(model, blocks=k, shuffle=f, time_limit=b.wl_seconds_blocks, bins=b.bins,
+                                 **_start(b), **kw) for f in (0.0, 1.0))
             qt, qs = (cached_quench(model, blocks=k, shuffle=f, method=b.quench_method,
                                     time_limit=b.quench_seconds, **kw) for f in (0.0, 1.0))
         for name, v in zip(("n", "Wt", "Ws", "W0t", "W0s", "dt", "ds"),

@@ -4,10 +4,12 @@ A Wang-Landau run lays out its energy range from the lowest state its own greedy
 E/N = -2.660); an annealed state lies lower (-2.700 after ~20 s of ``quench --method anneal``). Started from
 it (``start_spins``), a 60 s run on MiniLM estimated g(E) down to E/N = -2.686 instead of -2.660, and its
 windows were flat down to -2.674 instead of -2.638 (measured once, 2026-11-24). The file carries the state,
-its energy and where it came from, so that ``dos`` can refuse a state saved from other couplings.
+its energy and where it came from, so that ``dos`` can refuse a state saved from other couplings. The figure
+pipeline keeps one beside every cached ground-state search and starts its Wang-Landau runs from it
+(:func:`ising_nn.pipeline.cached_dos`).
 
-Format: ``.npz`` with ``spins`` (int8, shape (N,), values +-1) and ``header`` (a JSON string: model, n_spins,
-energy, method, seed, version, the couplings' provenance).
+Format: ``.npz`` (compressed) with ``spins`` (int8, shape (N,), values +-1) and ``header`` (a JSON string:
+model, n_spins, energy, method, seed, version, the couplings' provenance).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def save_spins(path: str | os.PathLike, spins: np.ndarray, c: Couplings, energy:
               "version": __version__, **{k: str(v) for k, v in fields.items()},
               **{f"couplings_{k}": v for k, v in c.provenance.as_header().items()}}
     with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, spins=s.astype(np.int8), header=np.array(json.dumps(header)))
+        np.savez_compressed(tmp, spins=s.astype(np.int8), header=np.array(json.dumps(header)))
     return path
 
 
