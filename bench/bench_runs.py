@@ -14,7 +14,9 @@ interval over the seeds; the ratio of sweeps gives the gain the extra attempts a
 signed error over the lowest tenth of each estimate's bins, with its standard error, tests whether runs shift
 the low tail.
 
-Run: ``python -m bench.bench_runs [--seconds 30] [--seeds 10]`` (about 4 x seeds x seconds).
+Run: ``python -m bench.bench_runs [--seconds 30] [--seeds 10] [--first-seed 0] [--network width8]
+[-o RUNS.md]`` (about 4 x seeds x seconds; 2 x with one network). The same seeds give nearly the same runs
+(a seed fixes the walk; only where the time limit stops it varies), so a replication takes new seeds.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ NETWORKS = {
     "rank one, 3 x 32 spins": (lambda: rank_one_network([32, 32, 32]), rank_one_dos),
     "width 8, 200 spins, +-1": (accuracy_network, transfer_matrix_dos),
 }
+SHORT = {"rank1": "rank one, 3 x 32 spins", "width8": "width 8, 200 spins, +-1"}
 
 
 @dataclass(frozen=True)
@@ -62,15 +65,18 @@ class Trial:
     missing: int
 
 
-def trials(seconds: float, seeds: int) -> list[Trial]:
-    """Every network x seed x run length (1 and :data:`bench.bench_wl.RUN_LENGTH`), alternating the run
-    lengths so that both see the same drift in the machine's load."""
+def trials(seconds: float, seeds: int, first_seed: int = 0, networks=None) -> list[Trial]:
+    """Every network (of ``networks``, keys of :data:`NETWORKS`; default all) x seed (``first_seed`` on) x run
+    length (1 and :data:`bench.bench_wl.RUN_LENGTH`), alternating the run lengths so that both see the same
+    drift in the machine's load."""
     out = []
     for name, (build, exact_dos) in NETWORKS.items():
+        if networks is not None and name not in networks:
+            continue
         c = build()
         exact = exact_dos(c)
         spacing = float(np.min(np.diff(exact.E)))
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             for run in (1, RUN_LENGTH):
                 d = wang_landau(c, bin_width=spacing, seed=seed, time_limit=seconds, progress=False, run_length=run)
                 diff, missing = errors(exact, d, spacing)
@@ -121,18 +127,24 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.bench_runs", description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=30.0, help="time limit of each run (default 30)")
     p.add_argument("--seeds", type=int, default=10, help="seeds per network and run length (default 10)")
+    p.add_argument("--first-seed", type=int, default=0, help="the first seed (default 0)")
+    p.add_argument("--network", choices=sorted(SHORT), help="one network only (default both)")
+    p.add_argument("-o", "--output", type=Path, default=RUNS, help="where to write (default bench/RUNS.md)")
     args = p.parse_args(argv)
-    if args.seconds <= 0 or args.seeds < 2:
-        p.error(f"need --seconds > 0 and --seeds >= 2 (a spread needs two), got {args.seconds:g} and {args.seeds}")
+    if args.seconds <= 0 or args.seeds < 2 or args.first_seed < 0:
+        p.error(f"need --seconds > 0, --seeds >= 2 (a spread needs two) and --first-seed >= 0, got "
+                f"{args.seconds:g}, {args.seeds} and {args.first_seed}")
     started = time.perf_counter()
     host = machine()  # before the runs: its load average is the machine's, not this benchmark's own
-    ts = trials(args.seconds, args.seeds)
+    ts = trials(args.seconds, args.seeds, args.first_seed, None if args.network is None else [SHORT[args.network]])
+    opts = (f" --first-seed {args.first_seed}" if args.first_seed else "") + (
+        f" --network {args.network}" if args.network else "")
     text = [
         "# Runs of consecutive spins against random spins: accuracy per second",
         "",
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- command: `make bench-runs` (`python -m bench.bench_runs --seconds {args.seconds:g} --seeds "
-        f"{args.seeds}`), {time.perf_counter() - started:.0f} s in all",
+        f"- command: `python -m bench.bench_runs --seconds {args.seconds:g} --seeds {args.seeds}{opts}`"
+        f"{'' if opts else ' (`make bench-runs`)'}, {time.perf_counter() - started:.0f} s in all",
         f"- machine: {host}",
         f"- python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
         f"ising-nn {__version__}",
@@ -151,9 +163,9 @@ def main(argv=None) -> int:
         *(f"| {t.network} | {t.seed} | {t.run_length} | {t.sweeps:.4g} | {t.acceptance:.4f} | {t.mean_error:.4f} "
           f"| {t.max_error:.4f} | {t.low_tenth:+.4f} | {t.missing} |" for t in ts),
     ]
-    with atomic_path(RUNS) as tmp:
+    with atomic_path(args.output) as tmp:
         tmp.write_text("\n".join(text) + "\n", encoding="utf-8")
-    print(f"bench-runs: wrote {RUNS}", file=sys.stderr)
+    print(f"bench-runs: wrote {args.output}", file=sys.stderr)
     return 0
 
 

@@ -1,5 +1,8 @@
 """The summary of ``make bench-runs`` (runs of consecutive spins against random spins), on made-up trials."""
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 
 from bench.bench_runs import NETWORKS, RUN_LENGTH, Trial, main, summarise
@@ -22,8 +25,25 @@ def test_summary_pairs_the_seeds_and_takes_the_geometric_mean():
     assert row[7] == "+0.1000 +- 0.0577 / -0.1000 +- 0.0000"
 
 
-@pytest.mark.parametrize("argv", [["--seeds", "1"], ["--seconds", "0"]])
+@pytest.mark.parametrize("argv", [["--seeds", "1"], ["--seconds", "0"], ["--first-seed", "-1"],
+                                  ["--network", "width9"]])
 def test_bad_arguments_exit_2(argv):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2
+
+
+def test_trials_take_the_seeds_and_network_asked_for(monkeypatch):
+    import bench.bench_runs as br
+
+    seen = []
+
+    def fake_wl(c, *, bin_width, seed, time_limit, progress, run_length):
+        seen.append((c.n_spins, seed, run_length))
+        return SimpleNamespace(header={"sweeps": "10", "acceptance": "0.5"})
+
+    monkeypatch.setattr(br, "wang_landau", fake_wl)
+    monkeypatch.setattr(br, "errors", lambda exact, d, spacing: (np.full(5, 0.01), 0))
+    ts = br.trials(1.0, 2, first_seed=7, networks=[br.SHORT["rank1"]])
+    assert seen == [(96, 7, 1), (96, 7, RUN_LENGTH), (96, 8, 1), (96, 8, RUN_LENGTH)]
+    assert [t.seed for t in ts] == [7, 7, 8, 8]
