@@ -43,17 +43,20 @@ Q_ALIGN, Q_CHECK, Q_MODE, Q_BAND, Q_RUN = range(5)
 NQ = 5
 # Runs of R attempts: attempt t (counted over the window's life) proposes a uniformly random spin when t is a
 # multiple of R, else the spin after the last one in memory order (a random one at the end of the network).
-# R = 1 is the authors' scheme. Each attempt is the same Metropolis-type step, min(1, g(E) / g(E')), which
-# keeps the weights 1 / g(E) whichever spin it proposes; the spin proposed is independent of the state at
-# the run's start, so at stationarity the proposal counts stay those of a uniform proposal. R > 1 flips read
-# consecutive records (ising_nn._layout), which the hardware prefetcher streams: runs of 16 give nearly all
-# the speed of longer ones. Longer runs are refused because on MiniLM (60 s, seed 0, default settings) they
-# began to change the walk: the acceptance was 0.480 (R = 1), 0.479 (R = 16), 0.471 (R = 64) and 0.238 for a
-# whole sweep in memory order, which also left 344 of 838 windows never flat and ln g / N off by up to 0.13
-# from the random order's. With R = 16, after 240 s, ln g / N agreed with the random order's within 3e-4 over
-# 90 % of the range and sat 3e-3 higher in its lowest tenth, where both still moved by 1.6e-2 between 60 s
-# and 240 s: not settled. Against exact g(E) (bench/RUNS.md, 10 seeds x 30 s on two networks) runs of 16 made
-# 1.5-1.7x the sweeps but no measurably smaller error. Hence R = 1 by default.
+# R = 1 is the authors' scheme. Why any R is exact: each attempt is a Metropolis step for one given spin,
+# min(1, g(E) / g(E')), which keeps the weights 1 / g(E) by itself, and which spins are proposed depends only on
+# the run's random draws, never on the state. Given those draws the steps are a fixed sequence of such kernels,
+# so a state with the weights 1 / g(E) at the run's start keeps them at every attempt, independently of the
+# spin proposed. The transition-matrix counts stay unbiased too: flipping one given spin is an involution, so
+# for any state-independent choice of spins the counts E -> E' and E' -> E balance as g(E) to g(E').
+# R > 1 flips read consecutive records (ising_nn._layout), which the hardware prefetcher streams: runs of 16
+# give nearly all the speed of longer ones. Longer runs are refused because on MiniLM (60 s, seed 0, default
+# settings) they began to change the walk: the acceptance was 0.480 (R = 1), 0.479 (R = 16), 0.471 (R = 64)
+# and 0.238 for a whole sweep in memory order, which also left 344 of 838 windows never flat and ln g / N off
+# by up to 0.13 from the random order's. Exact, but not better in general: against exact g(E), 20 seeds x 30 s
+# each (bench/RUNS_*_seeds10-29.md), runs of 16 made 1.5-1.6x the sweeps, and their mean error was 0.61x the
+# random order's on the width-8 network (95 % interval 0.46-0.82) but 1.19x (1.01-1.40) on the rank-one
+# network, whose max error was 1.38x. Hence R = 1 by default.
 MAX_RUN_LENGTH = 16
 # stages
 HALVING, ONE_OVER_T, DONE = 0, 1, 2

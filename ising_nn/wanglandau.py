@@ -190,8 +190,8 @@ def wang_landau(
         memory order. 1 (the default for a new run) is the authors' scheme: every spin drawn at random. Each
         attempt is the same acceptance test, so the walk keeps the weights 1/g(E) (checked against exact g(E)
         like the random order); runs of 16 stream the couplings of consecutive spins, ~1.3x the attempts per
-        second on MiniLM (bench/RESULTS.md). A different walk, not the same one faster, and against exact g(E)
-        not a measurably better one per second (bench/RUNS.md). Longer runs are
+        second on MiniLM (bench/RESULTS.md). A different walk, not the same one faster: against exact g(E) it
+        was more accurate per second on one network and less on another (bench/RUNS_*.md). Longer runs are
         refused (they began to change the walk on MiniLM, see ``ising_nn._wl_kernels.MAX_RUN_LENGTH``).
         Resuming keeps the checkpoint's run length (``None``); naming another is an error.
 

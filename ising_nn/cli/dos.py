@@ -48,8 +48,8 @@ def register(sub) -> None:
     p.add_argument("--run-length", type=int, metavar="R",
                    help="attempts per run: a random spin, then the R - 1 after it in memory order (1 to 16; "
                         "default 1, every spin random as the authors do; 16: ~1.3x the attempts/s on MiniLM, a "
-                        "different valid walk, not measurably more accurate per second against exact g(E)); "
-                        "--resume keeps the checkpoint's")
+                        "different valid walk: against exact g(E) more accurate per second on one network, "
+                        "less on another); --resume keeps the checkpoint's")
     p.add_argument("--start-spins", metavar="SPINS.npz",
                    help="a low-energy state from `ising-nn quench --save-spins` (of the same couplings) to start "
                         "the lowest windows from; the range then reaches down to it (a new run only: --resume "
