@@ -74,6 +74,21 @@ def _fmt(x: float, d: int = 3) -> str:
     return "nan" if x is None or not np.isfinite(x) else f"{x:.{d}g}"
 
 
+def _significance(r, z: float) -> str:
+    """Whether a T_c difference of ``z`` standard errors is resolved. With seeds, the standard errors come
+    from a few replicas each, so the test is Welch's t with its degrees of freedom, not a normal z."""
+    n = [len(str(x).split("/")) for x in (r.Tc_seeds_trained, r.Tc_seeds_shuffled)]
+    if "seeds" not in str(r.Tc_err_method) or min(n) < 2:
+        return " (not resolved)" if z < 2 else ""
+    from scipy import stats
+
+    a, b = r.Tc_err_trained ** 2, r.Tc_err_shuffled ** 2
+    dof = (a + b) ** 2 / (a ** 2 / (n[0] - 1) + b ** 2 / (n[1] - 1)) if a + b > 0 else float("nan")
+    p = float(2 * stats.t.sf(z, dof))
+    return (f" (Welch's t-test over {n[0]} and {n[1]} seeds, {dof:.1f} degrees of freedom: p = {p:.2g}"
+            + ("; not resolved)" if not p < 0.05 else ")"))
+
+
 def findings(table: pd.DataFrame, survey: pd.DataFrame | None) -> list[str]:
     """Plain statements, each computed from the tables (ours and the survey of the authors' files)."""
     out = []
@@ -88,7 +103,7 @@ def findings(table: pd.DataFrame, survey: pd.DataFrame | None) -> list[str]:
         hi = "higher" if r.Tc_trained > r.Tc_shuffled else "lower"
         z = abs(r.Tc_trained - r.Tc_shuffled) / math.hypot(r.Tc_err_trained, r.Tc_err_shuffled)
         if np.isfinite(z):
-            hi += f" for the trained network, by {z:.1f} standard errors" + (" (not resolved)" if z < 2 else "")
+            hi += f" for the trained network, by {z:.1f} standard errors" + _significance(r, z)
         else:
             hi += " for the trained network (no error estimate)"
         out.append(
