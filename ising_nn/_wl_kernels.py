@@ -77,7 +77,8 @@ PREFETCH_ACCEPTED = 512
 # (One accepted flip is kept pending. Keeping 2, 4 or 8, the oldest applied when one more is accepted, was
 # measured on MiniLM: 1.00x, 0.94x and 0.79x: the rows are not late, and every attempt checks every pending
 # flip. Nor did applying the older of two pending flips in chunks of 128-4,096 couplings, one chunk per
-# attempt, so that the attempts overlap its memory traffic: 0.86-0.97x, the same walk bit for bit.)
+# attempt, so that the attempts overlap its memory traffic: 0.86-0.97x, the same walk bit for bit; nor
+# keeping two and streaming both flips' rows in one loop, two streams in flight: 0.89x, bit for bit.)
 
 
 @nb.njit(cache=True, inline="always")
