@@ -3,6 +3,7 @@ state saved from other couplings, a missing or foreign file and a bad output pat
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -111,3 +112,48 @@ def test_save_spins_checks_its_input(npz, tmp_path):
     with pytest.raises(ValueError, match=".npz"):
         save_spins(tmp_path / "s.dat", np.ones(c.n_spins), c, 0.0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy.npz"]  # nothing written
+
+
+def test_start_anneal_anneals_then_starts_from_that_state(npz, tmp_path, capsys, monkeypatch):
+    """``--start-anneal T``: one command for quench --save-spins then dos --start-spins, with the same seed."""
+    path, c = npz
+    qm = importlib.import_module("ising_nn.quench")  # the module (the package exports a function by its name)
+
+    seen = {}
+    real_q, real_wl = qm.quench, wl.wang_landau
+
+    def spy_q(cc, method, **kw):
+        r = real_q(cc, method, **kw)
+        seen.update(method=method, seed=kw.get("seed"), time_limit=kw.get("time_limit"), spins=r.spins,
+                    energy=r.energy)
+        return r
+
+    def spy_wl(*args, **kwargs):
+        if "start_spins" in kwargs:
+            seen["start"] = kwargs["start_spins"]
+        return real_wl(*args, **kwargs)
+
+    monkeypatch.setattr(qm, "quench", spy_q)
+    monkeypatch.setattr(wl, "wang_landau", spy_wl)
+    d = tmp_path / "d.dat"
+    assert main(["dos", path, "-o", str(d), "--bins", "20", "--max-sweeps", "2000", "--seed", "5",
+                 "--start-anneal", "0.3", "--no-progress"]) == 0
+    assert "--start-anneal: E = " in capsys.readouterr().err
+    assert (seen["method"], seen["seed"], seen["time_limit"]) == ("anneal", 5, 0.3)
+    np.testing.assert_array_equal(seen["start"], seen["spins"])
+    h = read_header(d)
+    assert h["start_spins_method"] == "anneal" and float(h["start_spins_energy"]) == seen["energy"]
+    assert float(h["E_lowest_known"]) <= seen["energy"] + 1e-9 * abs(seen["energy"])
+    assert c.energy(seen["spins"]) == pytest.approx(seen["energy"], rel=1e-6)
+
+
+def test_start_anneal_bad_input_exits_2(npz, tmp_path, capsys):
+    path, _ = npz
+    d = tmp_path / "d.dat"
+    base = ["dos", path, "-o", str(d), "--bins", "20", "--max-sweeps", "100", "--no-progress"]
+    assert main([*base, "--start-anneal", "0"]) == 2
+    assert "--start-anneal must be a positive number of seconds" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # argparse: one start or the other
+        main([*base, "--start-anneal", "1", "--start-spins", "s.npz"])
+    assert e.value.code == 2 and "not allowed with" in capsys.readouterr().err
+    assert not d.exists()
