@@ -117,11 +117,7 @@ def model_key(model) -> str:
     s = os.fspath(model)
     p = Path(s).expanduser()
     if s != "minilm" and p.exists():
-        p = p.resolve()
-        try:
-            return p.relative_to(REPO_ROOT.resolve()).as_posix()
-        except ValueError:
-            return p.as_posix()
+        return _rel(p)
     from .load import resolve_hub_name
 
     return resolve_hub_name(s) or s
@@ -178,8 +174,12 @@ def quench_path(model="minilm", *, blocks=None, shuffle=0.0, seed=0, method="ann
 def quench_spins_path(model="minilm", *, blocks=None, shuffle=0.0, seed=0, method="anneal",
                       out_dir=DOS_DIR) -> Path:
     """Where :func:`cached_quench` keeps the spins of its lowest state (beside its summary)."""
-    return quench_path(model, blocks=blocks, shuffle=shuffle, seed=seed, method=method,
-                       out_dir=out_dir).with_suffix(".npz")
+    return _spins_beside(quench_path(model, blocks=blocks, shuffle=shuffle, seed=seed, method=method,
+                                     out_dir=out_dir))
+
+
+def _spins_beside(summary: Path) -> Path:
+    return summary.with_suffix(".npz")
 
 
 def _inputs(model, blocks, shuffle, seed, **sampler) -> dict[str, str]:
@@ -358,7 +358,7 @@ class QuenchSummary:
         try:
             E = float(h["energy"])
             n = int(h["n_spins"])
-            spins = path.with_suffix(".npz")
+            spins = _spins_beside(path)
             return cls(E, E / n, 2 * abs(E), 2 * abs(E) / n, n, h["method"], int(h["seed"]),
                        float(h["seconds"]), h["converged"] == "True", int(h["model_blocks"]), path, h,
                        spins if spins.is_file() else None)
@@ -386,7 +386,6 @@ def cached_quench(
     _check_quench_args(method, time_limit)
     inputs = _inputs(model, blocks, shuffle, seed, sampler=f"quench {method}", time_limit=_seconds(time_limit))
     path = quench_path(model, blocks=blocks, shuffle=shuffle, seed=seed, method=method, out_dir=out_dir)
-    spins_path = path.with_suffix(".npz")
     if not force and _matches(path, inputs):
         _say(verbose, f"quench: read {path}")
         return QuenchSummary.read(path)
@@ -408,7 +407,7 @@ def cached_quench(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     # the spins first: a summary on disk always has its state beside it, unless written by an older version
-    save_spins(spins_path, r.spins, c, r.energy, method=r.method, seed=r.seed, restarts=r.restarts,
+    save_spins(_spins_beside(path), r.spins, c, r.energy, method=r.method, seed=r.seed, restarts=r.restarts,
                **{"summary": path.name, **inputs})
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -431,8 +430,10 @@ def _seconds(time_limit) -> str | None:
 
 
 def _rel(path: Path) -> str:
+    """A path as headers record it: relative to the repository when inside it, else absolute."""
+    path = path.resolve()
     try:
-        return path.resolve().relative_to(REPO_ROOT.resolve()).as_posix()
+        return path.relative_to(REPO_ROOT.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -443,14 +444,16 @@ def _quench_spins(model, c, blocks, shuffle, seed, method, seconds, out_dir, ver
     kw = {"blocks": blocks, "shuffle": shuffle, "seed": seed, "method": method, "time_limit": seconds,
           "out_dir": out_dir, "verbose": verbose}
     q = cached_quench(model, **kw)
-    if q.spins_path is not None:
-        try:
-            saved = load_spins(q.spins_path)
-            check_spins_match(saved, c, str(q.spins_path))
-            return q, saved
-        except IsingNNError as exc:
-            _say(verbose, f"quench: {exc}; searching again")
+    try:
+        return q, _checked_spins(q, c)
+    except IsingNNError as exc:
+        _say(verbose, f"quench: {exc}; searching again")
     q = cached_quench(model, **kw, force=True)
-    saved = load_spins(q.spins_path)
-    check_spins_match(saved, c, str(q.spins_path))
-    return q, saved
+    return q, _checked_spins(q, c)
+
+
+def _checked_spins(q: QuenchSummary, c):
+    path = q.spins_path or _spins_beside(q.path)  # load_spins says clearly that a missing file is missing
+    saved = load_spins(path)
+    check_spins_match(saved, c, str(path))
+    return saved

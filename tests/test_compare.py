@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ising_nn.compare import findings
+from ising_nn.compare import _welch_columns, findings, tc_welch
 from ising_nn.thermo import tc_estimate
 
 
@@ -19,6 +19,7 @@ def _row(tc_trained, tc_shuffled, method=None):
             "Tc_ln_g": "smoothed",
             "Tc_err_method": method or f"standard error over {len(tc_trained)} seeds",
             "Tc_seeds_trained": "/".join(map(str, tc_trained)), "Tc_seeds_shuffled": "/".join(map(str, tc_shuffled)),
+            **_welch_columns(tc_trained, tc_shuffled),
             "Tc_paper_style_trained": 0.08, "Tc_paper_style_shuffled": 0.04, "symmetry_error_trained": 0.0,
             "symmetry_error_shuffled": 0.0, "ln_g_per_spin_max": 0.69}
 
@@ -31,6 +32,16 @@ def test_tc_difference_is_welchs_t_test(trained, shuffled):
     ref = stats.ttest_ind(trained, shuffled, equal_var=False).pvalue
     assert p == pytest.approx(ref, rel=0.05)  # printed to two digits
     assert ("not resolved" in text) == (ref >= 0.05)
+
+
+def test_welch_needs_two_seeds_a_side():
+    assert all(np.isnan(tc_welch([3.0], [2.0, 2.1]))) and _welch_columns([3.0], [2.0, 2.1]) == {}
+    a, b = np.array([3.11, 3.46, 3.3]), np.array([2.25, 2.0])
+    p, dof = tc_welch(a, b)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size  # Welch-Satterthwaite, by hand
+    dof_ref = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    p_ref = 2 * stats.t.sf((a.mean() - b.mean()) / np.sqrt(va + vb), dof_ref)
+    assert dof == pytest.approx(dof_ref, rel=1e-9) and p == pytest.approx(p_ref, rel=1e-9)
 
 
 def test_single_seed_keeps_the_z_rule():
