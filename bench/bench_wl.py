@@ -33,7 +33,8 @@ import time
 import numba as nb
 import numpy as np
 
-from ising_nn._layout import _add_spin, _prefetch_spin
+from ising_nn._layout import _add_spin
+from ising_nn._prefetch import prefetch
 from ising_nn._wl_checkpoint import load_state
 from ising_nn._wl_kernels import (
     I_ACC,
@@ -43,7 +44,6 @@ from ising_nn._wl_kernels import (
     MODE_IMMEDIATE,
     MODE_RECOMPUTE,
     MODE_RECOMPUTE_T,
-    PREFETCH_ACCEPTED,
     Q_MODE,
     Q_RUN,
     wl_chunk,
@@ -174,13 +174,33 @@ def row_bandwidth(a, n: int = 2_000_000) -> dict:
     return _gbs(lambda: _rows_parallel(gs, threads, *args), nbytes, threads)
 
 
+#: Floats of each row of the next flip that the bare flips prefetch (what the kernel did until 2026-11-24,
+#: kept so that the bare flips stay comparable with earlier runs).
+BARE_PREFETCH = 512
+
+
+@nb.njit(cache=True, inline="always")
+def _prefetch_spin(g, n_floats, layer_idx, up, down, table, sizes, spin_off):
+    # the first n_floats of each row the flip of spin g reads (every 16 floats: a 64-byte cache line)
+    l = layer_idx[g]
+    i = g - spin_off[l]
+    if l > 0:
+        r = table[l, 2] + i * table[l, 3]
+        for q in range(0, min(sizes[l - 1], n_floats), 16):
+            prefetch(down, r + q)
+    if l < sizes.shape[0] - 1:
+        r = table[l, 0] + i * table[l, 1]
+        for q in range(0, min(sizes[l + 1], n_floats), 16):
+            prefetch(up, r + q)
+
+
 @nb.njit(cache=True)
 def _flips(gs, s, h, up, down, table, sizes, spin_off, layer_idx):
     # the kernel's own flips (both rows read, both layers' fields updated) of the spins in gs, nothing else;
-    # as in the kernel, the rows of the next flip are prefetched before this one's are streamed
+    # the first floats of the next flip's rows are prefetched before this one's are streamed
     for t in range(gs.size):
         if t + 1 < gs.size:
-            _prefetch_spin(gs[t + 1], PREFETCH_ACCEPTED, layer_idx, up, down, table, sizes, spin_off)
+            _prefetch_spin(gs[t + 1], BARE_PREFETCH, layer_idx, up, down, table, sizes, spin_off)
         g = gs[t]
         d = -2.0 * s[g]
         s[g] = -s[g]
@@ -450,7 +470,8 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         "accuracy below).",
         "",
         "Deferred: an accepted flip's field update is applied when the next flip is accepted, its rows prefetched "
-        "meanwhile. Records: each spin's two rows of couplings stored together, so a flip reads one contiguous "
+        "piece by piece over the attempts meanwhile. Records: each spin's two rows of couplings stored together, "
+        "so a flip reads one contiguous "
         "block instead of two (`ising_nn/_layout.py`).",
         "",
         f"Memory read bandwidth (numba float32 sum over 512 MiB, {bw['n']} runs before and after the speed runs): "
@@ -501,7 +522,8 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         f"The kernel streams at {100 * sp['stream_GBs'] / flips:.0f}% of what its flips alone allow; the rest of its "
         f"time goes to the attempts (acceptance {r['ours, long run']['acceptance']:.2f}: "
         f"{1 / r['ours, long run']['acceptance']:.2f} attempts per flip, each a random draw, a bin lookup, a "
-        "proposal count and the prefetch of the next candidate's rows). The flips themselves fall short of the "
+        "proposal count and the prefetch of a piece of the pending flip's rows). The flips themselves fall short "
+        "of the "
         "reads alone by the field updates, though not by their bytes: float32 fields (half the bytes, inexact) "
         "flipped no faster, 0.93-1.04x per repeat in one process (2026-11-23, outside this bench). The update "
         "loop (load, convert, add, store per coupling) keeps fewer cache lines in flight than a bare sum. What "

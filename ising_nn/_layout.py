@@ -147,18 +147,40 @@ def _pending_coupling(g, l, p, lp, delta, up, down, table, spin_off):
 
 
 @nb.njit(cache=True, inline="always")
-def _prefetch_spin(g, n_floats, layer_idx, up, down, table, sizes, spin_off):
-    # the first n_floats of each row the flip of spin g reads (every 16 floats: a 64-byte cache line)
-    l = layer_idx[g]
+def _reads_base(g, l, table, sizes, spin_off):
+    # What the flip of spin g (layer l) reads, its down row then its up row, taken as one sequence of
+    # n_{l-1} + n_{l+1} floats (one contiguous record in the "records" layout): float q is down[rd + q] for
+    # q < n_down, else up[ru + q]. Returns n_down, rd, ru.
     i = g - spin_off[l]
-    if l > 0:
-        r = table[l, 2] + i * table[l, 3]
-        for q in range(0, min(sizes[l - 1], n_floats), 16):
-            prefetch(down, r + q)
-    if l < sizes.shape[0] - 1:
-        r = table[l, 0] + i * table[l, 1]
-        for q in range(0, min(sizes[l + 1], n_floats), 16):
-            prefetch(up, r + q)
+    n_down = sizes[l - 1] if l > 0 else 0
+    return n_down, table[l, 2] + i * table[l, 3], table[l, 0] + i * table[l, 1] - n_down
+
+
+@nb.njit(cache=True, inline="always")
+def _prefetch_reads(g, l, q0, q1, up, down, table, sizes, spin_off):
+    # floats q0 .. q1 - 1 of the flip's reads (see _reads_base), a prefetch every 16 floats (a 64-byte cache
+    # line); q1 <= n_{l-1} + n_{l+1}
+    n_down, rd, ru = _reads_base(g, l, table, sizes, spin_off)
+    for q in range(q0, q1, 16):
+        if q < n_down:
+            prefetch(down, rd + q)
+        else:
+            prefetch(up, ru + q)
+
+
+@nb.njit(cache=True)
+def read_positions(g, q0, q1, layer_idx, up, down, table, sizes, spin_off, out):
+    """The couplings at the places :func:`_prefetch_reads` prefetches for spin ``g``: a test hook.
+
+    Writes ``out[m]`` = float ``q0 + 16 m`` of the flip's reads (its down row, then its up row) through the
+    same addressing, so that a test can check it against the rows themselves; returns how many were written.
+    """
+    n_down, rd, ru = _reads_base(g, layer_idx[g], table, sizes, spin_off)
+    m = 0
+    for q in range(q0, q1, 16):
+        out[m] = down[rd + q] if q < n_down else up[ru + q]
+        m += 1
+    return m
 
 
 @nb.njit(cache=True)

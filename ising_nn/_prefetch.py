@@ -1,10 +1,10 @@
 """``prefetch(a, i)``: a software prefetch of ``a[i]`` (LLVM ``llvm.prefetch``) callable from numba kernels.
 
-The samplers read one or two short rows of couplings (1.5 to 8 KiB) per accepted flip at random places in
-memory, so each flip starts with a memory latency before the hardware prefetcher ramps up. Knowing the next
-candidate spin one attempt ahead, the kernel requests the first cache lines of its rows early; measured on
-random 384-float rows this raised the streamed bandwidth by ~40%. A prefetch never faults and never changes
-results.
+The samplers read one or two short rows of couplings (1.5 to 12 KiB) per accepted flip at random places in
+memory, so each flip would start with a memory latency before the hardware prefetcher ramps up. The
+Wang-Landau kernel applies an accepted flip one accepted flip late and prefetches its rows piece by piece
+over the attempts in between (:mod:`ising_nn._wl_kernels`); the quench kernels prefetch the next spin's
+rows. A prefetch never faults and never changes results.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._layout import _add_spin, _pending_coupling, _prefetch_spin
+from ._layout import _add_spin, _pending_coupling, _prefetch_reads
 from ._rng import randbelow, uniform
 
 __all__ = ["wl_chunk", "run_window", "kglob", "NI", "NF", "NQ", "MAX_RUN_LENGTH"]
@@ -54,7 +54,8 @@ NQ = 5
 # settings) they began to change the walk: the acceptance was 0.480 (R = 1), 0.479 (R = 16), 0.471 (R = 64)
 # and 0.238 for a whole sweep in memory order, which also left 344 of 838 windows never flat and ln g / N off
 # by up to 0.13 from the random order's. Exact, but not better in general: against exact g(E), 20 seeds x 30 s
-# each (bench/RUNS_*_seeds10-29.md), runs of 16 made 1.5-1.6x the sweeps, and their mean error was 0.61x the
+# each (bench/RUNS_*_seeds10-29.md, before the piece-by-piece prefetch below sped random spins up more than
+# runs), runs of 16 made 1.5-1.6x the sweeps, and their mean error was 0.61x the
 # random order's on the width-8 network (95 % interval 0.46-0.82) but 1.19x (1.01-1.40) on the rank-one
 # network, whose max error was 1.38x. Hence R = 1 by default.
 MAX_RUN_LENGTH = 16
@@ -66,14 +67,16 @@ HALVING, ONE_OVER_T, DONE = 0, 1, 2
 # updated at once, without the deferral and prefetch of run_window's docstring (the same walk, bit for bit:
 # the benchmark's measure of the deferral, and the tests' check of it).
 MODE_FIELDS, MODE_RECOMPUTE, MODE_RECOMPUTE_T, MODE_IMMEDIATE = 0, 1, 2, 3
-# Floats of each row prefetched: of the next candidate (drawn one attempt ahead; ~40 % of candidates are
-# rejected, so only the first cache lines) and of an accepted flip (used one accepted flip later; the hardware
-# prefetcher streams the rest of a longer row). Measured on MiniLM in one process against 0 / whole rows and
-# 256 / 1,024: 128 / 512 was fastest, 0.98-1.23x the attempts/s of MODE_IMMEDIATE over the bench runs
-# (bench/RESULTS.md; 0.98x in the last two); on the records layout too (0 / 0 to 128 / 2,048, measured
-# again).
-PREFETCH_CANDIDATE = 128
-PREFETCH_ACCEPTED = 512
+# An accepted flip's reads (its down row then its up row, n_{l-1} + n_{l+1} floats) are prefetched in pieces:
+# the first PREFETCH_FIRST floats when it is accepted, then PREFETCH_STEP more at each following attempt until
+# it is applied at the next accepted flip, so the memory streams it while the attempts compute (1.7 attempts
+# per flip on MiniLM) and few prefetches wait at once. Nothing of a mere candidate is prefetched (four in ten
+# are rejected). Measured on MiniLM, records, 2 threads, 9 repeats in one process (2026-11-24), against the
+# kernel before (the first 128 floats of each row of the next candidate, and 512 of each row of an accepted
+# flip at once): 256 / 256 at 1.18-1.21x (median), 128 / 128 1.16x, 384 / 384 1.10x, 0 / 256 1.04x; with the
+# candidate's 32 floats kept 1.13x, its 128 1.0x. The same walk bit for bit (a prefetch changes no result).
+PREFETCH_FIRST = 256
+PREFETCH_STEP = 256
 # (One accepted flip is kept pending. Keeping 2, 4 or 8, the oldest applied when one more is accepted, was
 # measured on MiniLM: 1.00x, 0.94x and 0.79x: the rows are not late, and every attempt checks every pending
 # flip. Nor did applying the older of two pending flips in chunks of 128-4,096 couplings, one chunk per
@@ -157,8 +160,9 @@ def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, up, down, table, 
     matrix (broad-histogram) estimator of :mod:`ising_nn._wl_tm` turns these into ln g.
 
     An accepted flip is applied to the fields one accepted flip late: its spin flips at once, its rows are
-    prefetched, and they are streamed into the fields after the next flip is accepted, so the memory latency
-    of one flip's rows overlaps the attempts up to the next one. Until then the field of an attempted
+    prefetched piece by piece over the following attempts (see ``PREFETCH_FIRST``), and they are streamed into
+    the fields after the next flip is accepted, so the memory traffic of one flip's rows overlaps the attempts
+    up to the next one. Until then the field of an attempted
     spin adjacent to the pending flip is corrected by their one coupling, which rounds exactly as the update
     itself: the walk is the same, bit for bit, as with immediate updates (tested against the reference).
     In runs of consecutive spins (``iparams[Q_RUN] > 1``) updates are immediate and nothing is prefetched.
@@ -199,18 +203,23 @@ def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, up, down, table, 
     pend = -1  # the accepted flip whose rows are not yet in the fields: spin, layer, s_new - s_old
     l_pend = 0
     d_pend = 0.0
+    pf_done = 0  # floats of the pending flip's reads prefetched so far, of pf_end
+    pf_end = 0
     for _ in range(n_att):
         if stage == DONE:
             break
-        # The candidate of the next attempt is drawn one attempt ahead so that its rows can be prefetched
-        # while this attempt runs (a negative I_NEXT means none drawn yet). This attempt is number att.
+        # The candidate of the next attempt is drawn one attempt ahead (a negative I_NEXT means none drawn
+        # yet; kept from when its rows were prefetched, so that checkpoints and the reference's stream stay
+        # as they were). This attempt is number att.
         g = g_next if g_next >= 0 else randbelow(rng, N)
         if run > 1 and (att + 1) % run != 0 and g + 1 < N:  # (no division for the default R = 1)
             g_next = g + 1
         else:
             g_next = randbelow(rng, N)
-        if fields and not immediate:
-            _prefetch_spin(g_next, PREFETCH_CANDIDATE, layer_idx, up, down, table, sizes, spin_off)
+        if pf_done < pf_end:
+            q1 = min(pf_done + PREFETCH_STEP, pf_end)
+            _prefetch_reads(pend, l_pend, pf_done, q1, up, down, table, sizes, spin_off)
+            pf_done = q1
         l = layer_idx[g]
         if fields:
             hg = h[g]
@@ -258,7 +267,9 @@ def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, up, down, table, 
                 _add_spin(g, l, -2.0 * s_old, up, down, table, sizes, spin_off, h)
                 nread += fan
             elif fields:
-                _prefetch_spin(g, PREFETCH_ACCEPTED, layer_idx, up, down, table, sizes, spin_off)
+                pf_done = min(PREFETCH_FIRST, fan)
+                pf_end = fan
+                _prefetch_reads(g, l, 0, pf_done, up, down, table, sizes, spin_off)
                 if pend >= 0:
                     _add_spin(pend, l_pend, d_pend, up, down, table, sizes, spin_off, h)
                 pend = g

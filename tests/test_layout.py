@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ising_nn import _layout
-from ising_nn._layout import build_records, choose_layout, flip_layout, row_table, spin_starts
+from ising_nn._layout import build_records, choose_layout, flip_layout, read_positions, row_table, spin_starts
 from ising_nn._wl_kernels import I_ACC, I_READ, MODE_IMMEDIATE, MODE_RECOMPUTE, MODE_RECOMPUTE_T, Q_MODE, wl_chunk
 from ising_nn._wl_state import Arrays, setup_state
 from ising_nn.couplings import Couplings
@@ -48,6 +48,25 @@ def test_both_layouts_hold_every_spins_rows(sizes):
         assert up_R[g] == dn_R[g] + down.size  # one contiguous record per spin
         np.testing.assert_array_equal(c.buffer[up_s[g] : up_s[g] + up.size], up)
         np.testing.assert_array_equal(T[dn_s[g] : dn_s[g] + down.size], down)
+
+
+@pytest.mark.parametrize("layout", ["rows", "records"])
+@pytest.mark.parametrize("sizes", [[3, 5, 2, 4], [1, 70, 130, 1], [40, 17, 33]], ids=["narrow", "tiles", "odd"])
+def test_the_prefetched_places_are_the_flips_reads(layout, sizes):
+    # The kernel prefetches an accepted flip's reads piece by piece from offsets q0 (any, not only multiples
+    # of 16); the addresses must walk its down row then its up row and never past them (a prefetch does not
+    # fault, so a wrong address would only ever show as lost speed).
+    c = _net(sizes, seed=3)
+    a = Arrays.of(c, layout)
+    up, down, table, sz, so, layer_idx = a.args()
+    out = np.empty(64, np.float32)
+    for g, (dn, u) in enumerate(_expected_rows(c)):
+        reads = np.concatenate([dn, u])
+        for q0 in {0, 1, 5, 16, reads.size // 2, reads.size - 1} - {reads.size}:
+            for q1 in {q0 + 1, q0 + 16, q0 + 37, reads.size}:
+                q1 = min(q1, reads.size)
+                m = read_positions(g, q0, q1, layer_idx, up, down, table, sz, so, out)
+                np.testing.assert_array_equal(out[:m], reads[q0:q1:16])
 
 
 @pytest.mark.parametrize("layout", ["rows", "records"])
