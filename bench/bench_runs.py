@@ -1,8 +1,9 @@
 """``make bench-runs``: do runs of consecutive spins buy accuracy, or only attempts? Writes ``bench/RUNS.md``.
 
-``wang_landau(..., run_length=16)`` makes ~1.4x the attempts per second of random spins on MiniLM
-(``make bench``), because consecutive flips stream consecutive couplings. Both walks keep the weights 1/g(E),
-so at equal accuracy per attempt the extra attempts would cut the error of a timed run by ``sqrt(1/1.4)``.
+``wang_landau(..., run_length=16)`` makes more attempts per second than random spins on MiniLM (1.33-1.48x
+in ``make bench`` until 2026-11-24, 1.14-1.17x since random spins' flips are prefetched piece by piece),
+because consecutive flips stream consecutive couplings. Both walks keep the weights 1/g(E), so at equal
+accuracy per attempt x times the attempts would cut the error of a timed run by ``sqrt(1/x)``.
 Whether they do is measured here against exact g(E), run length 1 against 16, on two networks:
 
 - ``rank_one_dos``'s test system, three layers of 32 spins (wider than a run), couplings ``u v^T``;

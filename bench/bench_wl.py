@@ -33,6 +33,7 @@ import time
 import numba as nb
 import numpy as np
 
+from bench.limits import Stream, run_time, write_limits
 from ising_nn._layout import _add_spin
 from ising_nn._prefetch import prefetch
 from ising_nn._wl_checkpoint import load_state
@@ -580,6 +581,39 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         f"Runs of {RUN_LENGTH} against random spins, both seed 0 (the same comparison): mean "
         f"{md['runs_vs_random']['mean']:.2e}, max {md['runs_vs_random']['max']:.2e} (max "
         f"{md['runs_vs_random']['max_flat']:.2e} between E_flat_min and -E_flat_min).",
+        "",
+        "Where the wall time of these runs went (the timings of their headers; Python: the driver between kernel "
+        "chunks, its range extension and progress bar):",
+        "",
+        "| seed | wall (s) | set-up | numba kernels | Python between chunks | final check + estimate "
+        "| attempts/s in the kernels |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    times = []
+    for r in [*md["runs"], md["in_runs"]]:
+        g = r.header
+        seq = f" (runs of {g['run_length']})" if int(g["run_length"]) > 1 else ""
+        t = run_time(f"seed {g['seed']}{seq}", g)
+        times.append(t)
+        wall = float(g["time"])
+        lines.append(f"| {g['seed']}{seq} | {wall:.1f} | {t.setup:.2f} s ({100 * t.setup / wall:.1f}%) "
+                     f"| {t.kernels:.2f} s ({100 * t.kernels / wall:.1f}%) "
+                     f"| {t.python:.2f} s ({100 * t.python / wall:.2f}%) "
+                     f"| {t.estimate:.2f} s ({100 * t.estimate / wall:.1f}%) "
+                     f"| {int(g['attempts']) / t.kernels:,.0f} |")
+    streams = [
+        Stream("random records: read only", ceil["records"]["rows"]["wall"]),
+        Stream("random records: bare flips", flips),
+        Stream("Wang-Landau, random spins (default)", sp["stream_GBs"]),
+        Stream("Wang-Landau, random spins, rows layout", rows_GBs),
+        Stream(f"Wang-Landau, runs of {RUN_LENGTH}", sp["streams"]["runs"]["GBs"]),
+    ]
+    png = write_limits(streams, best, bw["all threads"], times,
+                       title=f"make bench, {time.strftime('%Y-%m-%d %H:%M')}: MiniLM couplings, "
+                             f"{sp['threads']} threads")
+    lines += [
+        "",
+        f"Figure: `bench/{png.name}` (left: these streams against the read bandwidth; right: these wall times).",
     ]
     return "\n".join(lines) + "\n"
 

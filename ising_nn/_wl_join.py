@@ -43,7 +43,8 @@ from .couplings import Couplings
 from .dosfile import DOS
 from .errors import IsingNNError
 
-__all__ = ["Estimate", "estimate", "wl_curve", "finish", "known_bins", "output_bins", "to_dos", "degenerate_dos"]
+__all__ = ["Estimate", "Timing", "estimate", "wl_curve", "finish", "known_bins", "output_bins", "to_dos",
+           "degenerate_dos"]
 
 
 @dataclass(frozen=True)
@@ -239,8 +240,23 @@ def degenerate_dos(c: Couplings, seed: int, seconds: float) -> DOS:
     return DOS.from_ln_g(np.array([0.0]), np.array([c.n_spins * math.log(2.0)]), c.n_spins, h)
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Seconds of one :func:`ising_nn.wanglandau.wang_landau` call, by stage (in the DOS header).
+
+    ``setup``: input checks, the couplings' layout, descents and windows (or the checkpoint read); ``loop``:
+    the chunk loop, of which ``kernels`` ran the numba kernels (walks and replica exchange) and the rest is
+    the Python between chunks (range extension, checkpoints, progress bar). The rest of the call's ``time``
+    is the final check of the fields and the estimate of ln g.
+    """
+
+    setup: float
+    loop: float
+    kernels: float
+
+
 def to_dos(c: Couplings, st, reason: str, resumed: bool, drift_h: float, drift_E: float,
-            seconds: float, estimator: str) -> DOS:
+           seconds: float, estimator: str, timing: Timing | None = None) -> DOS:
     """The DOS of a run with its header: parameters, diagnostics and the couplings' provenance."""
     N = c.n_spins
     sym = bool(st.meta["symmetric"])
@@ -269,6 +285,8 @@ def to_dos(c: Couplings, st, reason: str, resumed: bool, drift_h: float, drift_E
         stop_reason=reason,
         time=f"{seconds:.3f}",
         sampling_time=f"{float(st.meta['elapsed']):.3f}",
+        **({} if timing is None else dict(setup_time=f"{timing.setup:.3f}", loop_time=f"{timing.loop:.3f}",
+                                          loop_kernel_time=f"{timing.kernels:.3f}")),
         threads=st.meta["threads"],
         layout=st.meta.get("layout", "rows"),
         run_length=int(st.iparams[Q_RUN]),

@@ -51,7 +51,7 @@ import numpy as np
 
 from ._layout import choose_layout
 from ._wl_checkpoint import check_state_shapes, load_state, save_state
-from ._wl_join import degenerate_dos, to_dos
+from ._wl_join import Timing, degenerate_dos, to_dos
 from ._wl_kernels import (
     DONE,
     F_E,
@@ -265,13 +265,18 @@ def wang_landau(
             if not isinstance(st, WLState):
                 return degenerate_dos(c, seed, time.perf_counter() - t0)
         st.meta["layout"] = a.layout  # this call's (a resumed run may use the other: same walk)
+        t_loop = time.perf_counter()
+        kernels_before = float(st.meta["elapsed"])
         reason = _run(st, a, c.n_spins, t0, time_limit, max_sweeps, checkpoint, checkpoint_every, progress)
+        # where this call's time went (the header's sampling_time adds up the kernels over resumed calls)
+        timing = Timing(setup=t_loop - t0, loop=time.perf_counter() - t_loop,
+                        kernels=float(st.meta["elapsed"]) - kernels_before)
         drift_h, drift_E = _verify(st, a)
         if checkpoint is not None:
             save_state(st, checkpoint)
     finally:
         numba.set_num_threads(prev_threads)
-    return to_dos(c, st, reason, resumed, drift_h, drift_E, time.perf_counter() - t0, estimator)
+    return to_dos(c, st, reason, resumed, drift_h, drift_E, time.perf_counter() - t0, estimator, timing)
 
 
 _COMPILED = False

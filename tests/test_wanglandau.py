@@ -230,6 +230,20 @@ def test_normalised_mirrored_and_header():
         assert key in d.header, key
     assert d.header["converged"] is True and d.header["stop_reason"] == "converged"
     assert float(d.header["field_drift"]) < 1e-9 and float(d.header["energy_drift"]) < 1e-9
+    t = {k: float(d.header[k]) for k in ("time", "setup_time", "loop_time", "loop_kernel_time", "sampling_time")}
+    assert 0 < t["loop_kernel_time"] <= t["loop_time"] and 0 < t["setup_time"]
+    assert t["setup_time"] + t["loop_time"] <= t["time"]
+    assert t["sampling_time"] == t["loop_kernel_time"]  # one call: its kernels are all the sampling
+
+
+def test_timing_of_a_resumed_call_is_its_own(tmp_path):
+    c = _net([3, 4, 4, 3], seed=7)
+    ck = tmp_path / "ck.npz"
+    first = wang_landau(c, bins=24, seed=0, max_sweeps=2_000, checkpoint=ck, progress=False)
+    again = wang_landau(c, bins=24, seed=0, max_sweeps=4_000, checkpoint=ck, resume=True, progress=False)
+    assert again.header["resumed"] is True
+    assert float(again.header["sampling_time"]) == pytest.approx(
+        float(first.header["sampling_time"]) + float(again.header["loop_kernel_time"]), abs=2e-3)
 
 
 def _ref_views(st, w):
