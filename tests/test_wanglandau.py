@@ -231,8 +231,9 @@ def test_normalised_mirrored_and_header():
     assert d.header["converged"] is True and d.header["stop_reason"] == "converged"
     assert float(d.header["field_drift"]) < 1e-9 and float(d.header["energy_drift"]) < 1e-9
     t = {k: float(d.header[k]) for k in ("time", "setup_time", "loop_time", "loop_kernel_time", "sampling_time")}
-    assert 0 < t["loop_kernel_time"] <= t["loop_time"] and 0 < t["setup_time"]
-    assert t["setup_time"] + t["loop_time"] <= t["time"]
+    ms = 1e-3  # each is written rounded to the millisecond
+    assert min(t.values()) >= 0 and t["loop_kernel_time"] <= t["loop_time"] + ms
+    assert t["setup_time"] + t["loop_time"] <= t["time"] + 1.5 * ms
     assert t["sampling_time"] == t["loop_kernel_time"]  # one call: its kernels are all the sampling
 
 
