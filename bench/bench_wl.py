@@ -472,8 +472,7 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         "",
         "Deferred: an accepted flip's field update is applied when the next flip is accepted, its rows prefetched "
         "piece by piece over the attempts meanwhile. Records: each spin's two rows of couplings stored together, "
-        "so a flip reads one contiguous "
-        "block instead of two (`ising_nn/_layout.py`).",
+        "so a flip reads one contiguous block instead of two (`ising_nn/_layout.py`).",
         "",
         f"Memory read bandwidth (numba float32 sum over 512 MiB, {bw['n']} runs before and after the speed runs): "
         f"one thread median {bw['one thread']:.1f} GB/s, best {bw['one thread best']:.1f}; all threads median "
@@ -524,8 +523,7 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         f"time goes to the attempts (acceptance {r['ours, long run']['acceptance']:.2f}: "
         f"{1 / r['ours, long run']['acceptance']:.2f} attempts per flip, each a random draw, a bin lookup, a "
         "proposal count and the prefetch of a piece of the pending flip's rows). The flips themselves fall short "
-        "of the "
-        "reads alone by the field updates, though not by their bytes: float32 fields (half the bytes, inexact) "
+        "of the reads alone by the field updates, though not by their bytes: float32 fields (half the bytes, inexact) "
         "flipped no faster, 0.93-1.04x per repeat in one process (2026-11-23, outside this bench). The update "
         "loop (load, convert, add, store per coupling) keeps fewer cache lines in flight than a bare sum. What "
         "does help is reading consecutive records: the runs of consecutive spins above.",

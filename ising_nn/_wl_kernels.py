@@ -71,17 +71,19 @@ MODE_FIELDS, MODE_RECOMPUTE, MODE_RECOMPUTE_T, MODE_IMMEDIATE = 0, 1, 2, 3
 # the first PREFETCH_FIRST floats when it is accepted, then PREFETCH_STEP more at each following attempt until
 # it is applied at the next accepted flip, so the memory streams it while the attempts compute (1.7 attempts
 # per flip on MiniLM) and few prefetches wait at once. Nothing of a mere candidate is prefetched (four in ten
-# are rejected). Measured on MiniLM, records, 2 threads, 9 repeats in one process (2026-11-24), against the
+# are rejected). Measured on MiniLM, 2 threads, medians of 9 repeats in one process (2026-11-24), against the
 # kernel before (the first 128 floats of each row of the next candidate, and 512 of each row of an accepted
-# flip at once): 256 / 256 at 1.18-1.21x (median), 128 / 128 1.16x, 384 / 384 1.10x, 0 / 256 1.04x; with the
-# candidate's 32 floats kept 1.13x, its 128 1.0x. The same walk bit for bit (a prefetch changes no result).
+# flip at once): 256 / 256 at 1.12-1.24x in nine comparisons on the records layout, 1.10x on rows; in one
+# sweep 128 / 128 1.16x, 384 / 384 1.10x, 0 / 256 1.04x; with the candidate's 32 floats kept 1.13x, its 128
+# 1.0x. The same walk bit for bit (a prefetch changes no result).
 PREFETCH_FIRST = 256
 PREFETCH_STEP = 256
 # (One accepted flip is kept pending. Keeping 2, 4 or 8, the oldest applied when one more is accepted, was
 # measured on MiniLM: 1.00x, 0.94x and 0.79x: the rows are not late, and every attempt checks every pending
-# flip. Nor did applying the older of two pending flips in chunks of 128-4,096 couplings, one chunk per
-# attempt, so that the attempts overlap its memory traffic: 0.86-0.97x, the same walk bit for bit; nor
-# keeping two and streaming both flips' rows in one loop, two streams in flight: 0.89x, bit for bit.)
+# flip; 2 again with the pieces above, prefetched oldest first: 0.95x. Nor did applying the older of two
+# pending flips in chunks of 128-4,096 couplings, one chunk per attempt, so that the attempts overlap its
+# memory traffic: 0.86-0.97x, the same walk bit for bit; nor keeping two and streaming both flips' rows in one
+# loop, two streams in flight: 0.89x, bit for bit.)
 
 
 @nb.njit(cache=True, inline="always")
@@ -162,9 +164,9 @@ def run_window(n_att, s, h, lng, hist, vis, cm, rng, ist, fst, up, down, table, 
     An accepted flip is applied to the fields one accepted flip late: its spin flips at once, its rows are
     prefetched piece by piece over the following attempts (see ``PREFETCH_FIRST``), and they are streamed into
     the fields after the next flip is accepted, so the memory traffic of one flip's rows overlaps the attempts
-    up to the next one. Until then the field of an attempted
-    spin adjacent to the pending flip is corrected by their one coupling, which rounds exactly as the update
-    itself: the walk is the same, bit for bit, as with immediate updates (tested against the reference).
+    up to the next one. Until then the field of an attempted spin adjacent to the pending flip is corrected
+    by their one coupling, which rounds exactly as the update itself: the walk is the same, bit for bit, as
+    with immediate updates (tested against the reference).
     In runs of consecutive spins (``iparams[Q_RUN] > 1``) updates are immediate and nothing is prefetched.
     """
     N = s.shape[0]
