@@ -36,10 +36,14 @@ class RunTime:
 
 
 def run_time(label: str, header: dict) -> RunTime:
-    """The stages of a DOS header's ``time`` (one call, not resumed)."""
+    """The stages of a DOS header's ``time`` (one call, not resumed).
+
+    The header rounds each time to the millisecond, so a difference of them can come out a little below 0 for
+    a stage that took no time: it is reported as 0.
+    """
     total, setup, loop, kernels = (float(header[k]) for k in ("time", "setup_time", "loop_time",
                                                                "loop_kernel_time"))
-    return RunTime(label, setup, kernels, loop - kernels, total - setup - loop)
+    return RunTime(label, setup, kernels, max(loop - kernels, 0.0), max(total - setup - loop, 0.0))
 
 
 def fig_limits(streams: list[Stream], best: float, median: float, runs: list[RunTime], title: str = ""):
