@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: all setup test test-slow lint bench bench-runs figures clean-figures help
+.PHONY: all setup test test-slow lint bench bench-runs bench-canonical figures clean-figures help
 
 all: figures
 
@@ -18,6 +18,7 @@ help:
 	@echo "make test      fast test suite (minutes)"
 	@echo "make test-slow full-size runs marked slow"
 	@echo "make bench     benchmarks; writes bench/RESULTS.md"
+	@echo "make bench-canonical  the canonical engine alone; writes bench/CANONICAL.md"
 	@echo "make bench-runs  accuracy per second of runs of 16 spins against random spins; writes bench/RUNS.md"
 	@echo "make lint      ruff"
 
@@ -40,6 +41,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+bench-canonical: $(STAMP)
+	$(PY) -m bench.bench_canonical
 
 bench-runs: $(STAMP)
 	$(PY) -m bench.bench_runs

@@ -1,7 +1,8 @@
 """``make bench``: run every benchmark and write ``bench/RESULTS.md`` (atomically).
 
-Sections: Wang-Landau speed and accuracy (:mod:`bench.bench_wl`), scaling (:mod:`bench.bench_scaling`), and
-the ground-state search (:mod:`bench.bench_quench`, if present). The header records the machine (CPU model,
+Sections: Wang-Landau speed and accuracy (:mod:`bench.bench_wl`), scaling (:mod:`bench.bench_scaling`),
+the ground-state search (:mod:`bench.bench_quench`) and the canonical engine (:mod:`bench.bench_canonical`,
+which ``make bench-canonical`` runs alone into ``bench/CANONICAL.md``). The header records the machine (CPU model,
 cores, memory, load), the date, the command and the numpy / numba versions.
 """
 
@@ -59,7 +60,7 @@ def main() -> int:
     started = time.perf_counter()
     host = machine()  # before the sections: its load average is the machine's, not the benchmark's own
     sections = []
-    for name in ("bench.bench_wl", "bench.bench_scaling", "bench.bench_quench"):
+    for name in ("bench.bench_wl", "bench.bench_scaling", "bench.bench_quench", "bench.bench_canonical"):
         if importlib.util.find_spec(name) is None:
             continue
         print(f"bench: running {name} ...", file=sys.stderr, flush=True)

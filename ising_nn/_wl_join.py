@@ -291,6 +291,7 @@ def to_dos(c: Couplings, st, reason: str, resumed: bool, drift_h: float, drift_E
         layout=st.meta.get("layout", "rows"),
         run_length=int(st.iparams[Q_RUN]),
         windows=st.n_windows,
+        windows_from_pool=int(st.meta.get("windows_from_pool", 0)),
         flatness=float(st.params[1]),
 
         attempts=att,

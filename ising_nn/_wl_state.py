@@ -224,7 +224,7 @@ def proposal_band(max_field: float, w: float) -> int:
 
 def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, threads, overlap, flatness,
                 ln_f_final, symmetric, margin, start_spins, restarts, refine=None, run_length=1,
-                window_flips=WINDOW_FLIPS, memory=WINDOW_MEMORY,
+                window_spins=None, window_flips=WINDOW_FLIPS, memory=WINDOW_MEMORY,
                 memory_counts=COUNTS_MEMORY) -> WLState | float:
     """Descend, lay out bins and windows, start every window; returns the degenerate energy if all E equal."""
     N = c.n_spins
@@ -287,12 +287,16 @@ def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, thre
     FST = np.zeros((W, NF))
     boff = np.concatenate([[0], np.cumsum([hi - lo + 1 for lo, hi in lay])]).astype(np.int64)
     VIS = np.zeros(boff[-1], dtype=np.uint8)
+    starts = _window_starts(a, s_q, h_q, E_q, s_m, h_m, window_spins)
+    E_start = np.array([x[2] for x in starts])
+    from_pool = 0
     for j, (lo, hi) in enumerate(lay):
         centre = 0.5 * (lo + hi)
-        # start from the lowest state or its mirror image, whichever is nearer the window: the walk-in
-        # phase of the kernel carries it into the window
-        low = abs(centre - k_q) <= abs(centre - mirror(k_q))
-        S[j], Hf[j], E0 = (s_q, h_q, E_q) if low else (s_m, h_m, -E_q)
+        # start from the candidate state nearest the window (the lowest state, its mirror image or, given
+        # window_spins, an equilibrium state of some temperature): the walk-in phase carries it into the window
+        i = int(np.argmin(np.abs(E_start - centre * w)))
+        from_pool += i >= 2
+        S[j], Hf[j], E0 = starts[i]
         k = int(kglob(E0, w, align)) - lo
         IST[j, I_B0], IST[j, I_K], IST[j, I_LO], IST[j, I_HI], IST[j, I_NEXT] = lo, k, 0, hi - lo, -1
         if 0 <= k <= hi - lo:
@@ -312,12 +316,36 @@ def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, thre
     meta = dict(seed=int(seed), symmetric=bool(symmetric), e_quench=E_q, k_bound=k_bound, margin=float(margin),
                 threads=int(threads), chunk=chunk, elapsed=0.0, chunks=0, fingerprint=fingerprint(c),
                 version=__version__, restarts=int(restarts), refine=m, out_width=w_out, dE_typical=dE_typ,
-                run_length=int(run_length))
+                run_length=int(run_length), windows_from_pool=int(from_pool))
     CM = np.zeros(boff[-1] * (2 * band + 1), dtype=np.int64)
     streams = seed_states(seed, W + 1)  # children of one SeedSequence: window j's stream does not depend on W
     return WLState(S, Hf, np.zeros(boff[-1]), np.zeros(boff[-1], dtype=np.int64), VIS, CM, streams[:W].copy(),
                    IST, FST, params, iparams, np.array(_interleave(W), dtype=np.int64), boff, streams[W].copy(),
                    np.zeros((max(W - 1, 0), 2), dtype=np.int64), meta)
+
+
+def _window_starts(a: Arrays, s_q, h_q, E_q, s_m, h_m, window_spins) -> list[tuple]:
+    """Candidate starting states ``(spins, fields, energy)``: the lowest state, its mirror image, then every
+    state of ``window_spins`` (shape (M, N)) and its mirror image.
+
+    A walker confined to a narrow window never decorrelates from the state it entered with; entering from
+    the lowest state, the windows of the lower half all sampled the neighbourhood of that one state, which is
+    not typical of their energies (on trained MiniLM this biased ln g). Equilibrium states of the canonical
+    engine at the temperature whose mean energy lies in a window are typical of it.
+    """
+    out = [(s_q, h_q, E_q), (s_m, h_m, -E_q)]
+    if window_spins is None:
+        return out
+    pool = np.asarray(window_spins)
+    N = s_q.size
+    if pool.ndim != 2 or pool.shape[1] != N or not np.isin(pool, (-1, 1)).all():
+        raise IsingNNError(f"window_spins must be an array (M, {N}) of values in {{-1, +1}}, got shape {pool.shape}")
+    for s in pool.astype(np.int8):
+        for x in (s, mirror_spins(s, a.spin_off)):
+            h = np.empty(N)
+            init_fields(a.buffer, a.sizes, a.bond_off, a.spin_off, x, h)
+            out.append((x, h, -0.5 * float(np.dot(x.astype(np.float64), h))))
+    return out
 
 
 def _interleave(W: int) -> list[int]:

@@ -49,6 +49,9 @@ __all__ = [
     "cached_dos",
     "cached_quench",
     "dos_path",
+    "thermo_path",
+    "cached_thermo",
+    "CachedThermo",
     "quench_path",
     "quench_spins_path",
     "model_slug",
@@ -83,8 +86,17 @@ class Budget:
     blocks : tuple of int or None
         Depths k for the blocks figure (None: 1 .. L).
     seeds : tuple of int
-        Independent Wang-Landau runs of the whole model (and, shuffled, independent shuffles) whose spread
-        gives the uncertainty of T_c; the first is the one plotted everywhere.
+        Independent Wang-Landau runs of the whole model (and, shuffled, independent shuffles); the first is
+        the one plotted everywhere.
+    canonical_sweeps : int or None
+        Production sweeps of the canonical engine for a whole model's thermodynamics (:func:`cached_thermo`),
+        whose equilibrium states start the Wang-Landau windows and whose MBAR ln g replaces Wang-Landau's where
+        its chains are equilibrated (:func:`ising_nn.canonical.hybrid_dos`). None: Wang-Landau alone.
+    canonical_tmin, canonical_tmax : float
+        Temperature range of the canonical engine.
+    canonical_bins : int or None
+        Wang-Landau bins over the full range of a whole model joined with MBAR: fine enough that a bin is
+        narrower than a third of the canonical energy spread down to ``canonical_tmin``.
     """
 
     wl_seconds: float
@@ -94,12 +106,18 @@ class Budget:
     quench_seconds: float | None
     blocks: tuple[int, ...] | None
     seeds: tuple[int, ...] = (0,)
+    canonical_sweeps: int | None = None
+    canonical_tmin: float = 1.0
+    canonical_tmax: float = 10.0
+    canonical_bins: int | None = None
 
 
 #: The default run of ``make figures`` (its wall time is in README.md, section Figures).
-DEFAULT_BUDGET = Budget(DEFAULT_WL_SECONDS, 20.0, None, "anneal", DEFAULT_QUENCH_SECONDS, None, (0, 1))
+DEFAULT_BUDGET = Budget(DEFAULT_WL_SECONDS, 20.0, None, "anneal", DEFAULT_QUENCH_SECONDS, None, (0,),
+                        canonical_sweeps=1000, canonical_bins=8000)
 #: Tiny budgets for the notebook tests: seconds per sampler, two depths plus the whole model, one seed.
-SMOKE_BUDGET = Budget(2.0, 1.0, 100, "layer", None, (1, 2), (0,))
+SMOKE_BUDGET = Budget(2.0, 1.0, 100, "layer", None, (1, 2), (0,), canonical_sweeps=80, canonical_tmin=8.0,
+                      canonical_tmax=40.0, canonical_bins=400)
 
 
 def budget(smoke: bool = False) -> Budget:
@@ -226,6 +244,7 @@ def cached_dos(
     bins: int | None = None,
     start_method: str | None = "anneal",
     start_seconds: float | None = DEFAULT_QUENCH_SECONDS,
+    canonical: Budget | None = None,
     out_dir: str | os.PathLike = DOS_DIR,
     force: bool = False,
     verbose: bool = True,
@@ -250,6 +269,11 @@ def cached_dos(
         The lowest windows start from the state of :func:`cached_quench` with this method and time limit
         (and the same model, blocks, shuffle and seed; computed if not cached), so that the estimate reaches
         down towards E_0. ``start_method=None``: from the sampler's own greedy descents only.
+    canonical : Budget, optional
+        With ``canonical.canonical_sweeps``: run (or read) :func:`cached_thermo` first, start every window
+        from the equilibrium state of the temperature nearest its energy, keep that Wang-Landau DOS beside
+        the result as ``<name>_wl.dat``, and return :func:`ising_nn.canonical.hybrid_dos`: MBAR's ln g where
+        the canonical chains are equilibrated, Wang-Landau's below, on ``canonical.canonical_bins`` bins.
     out_dir : path
         Results folder (default the repository's ``dos/``).
     force : bool
@@ -271,6 +295,11 @@ def cached_dos(
         _check_quench_args(start_method, start_seconds)
         start = f"quench {start_method} {_seconds(start_seconds)}"
     params = {"sampler": "wang_landau", "time_limit": f"{float(time_limit):g}", "bins": bins, "start": start}
+    joined = canonical is not None and canonical.canonical_sweeps is not None
+    if joined:
+        bins = canonical.canonical_bins
+        params.update(bins=bins, windows=f"canonical {_thermo_key(canonical)}",
+                      ln_g="MBAR where equilibrated, Wang-Landau below")
     path = dos_path(model, blocks=blocks, shuffle=shuffle, seed=seed, out_dir=out_dir)
     inputs = _inputs(model, blocks, shuffle, seed, **params)
     if not force and _matches(path, inputs):
@@ -280,8 +309,8 @@ def cached_dos(
     c, L, full = _load(model, blocks, shuffle, seed)
     if full and blocks is not None:  # the whole depth: the same result as blocks=None
         return cached_dos(model, shuffle=shuffle, seed=seed, time_limit=time_limit, bins=bins,
-                          start_method=start_method, start_seconds=start_seconds, out_dir=out_dir, force=force,
-                          verbose=verbose)
+                          start_method=start_method, start_seconds=start_seconds, canonical=canonical,
+                          out_dir=out_dir, force=force, verbose=verbose)
     from .wanglandau import wang_landau
 
     spins, start_header = None, {}
@@ -291,6 +320,11 @@ def cached_dos(
         start_header = {"start_spins": _rel(q.spins_path), "start_spins_energy": saved.header["energy"],
                         "start_spins_method": saved.header.get("method", "")}
 
+    # the canonical run first: it tidies away an empty checkpoint folder when it is done
+    thermo = None
+    if joined:
+        thermo = cached_thermo(model, blocks=blocks, shuffle=shuffle, seed=seed, b=canonical, out_dir=out_dir,
+                               force=force, verbose=verbose)
     ckpt_dir = Path(out_dir) / ".checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha1(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
@@ -298,16 +332,163 @@ def cached_dos(
     _say(verbose, f"dos: computing {path} (Wang-Landau, {time_limit:g} s, {c.n_spins} spins)"
          + (" from its checkpoint" if ckpt.exists() else ""))
     t0 = time.perf_counter()
-    dos = wang_landau(c, bins=bins, seed=seed, time_limit=float(time_limit), checkpoint=ckpt, resume=True,
-                      progress=False, start_spins=spins)
+    reused = joined and not force and _matches(wl_path(path), inputs)
+    if reused:  # only the join is redone
+        _say(verbose, f"dos: read {wl_path(path)}")
+        dos = read_dos(wl_path(path))
+    else:
+        dos = wang_landau(c, bins=bins, seed=seed, time_limit=float(time_limit), checkpoint=ckpt, resume=True,
+                          progress=False, start_spins=spins, window_spins=None if thermo is None else thermo.spins_k)
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = {**c.provenance.as_header(), "n_bonds": c.n_bonds, "model_blocks": L,
-             "wall_seconds": f"{time.perf_counter() - t0:.3f}", **start_header, **inputs}
+             "wall_seconds": (dos.header["wall_seconds"] if reused else f"{time.perf_counter() - t0:.3f}"),
+             **start_header, **inputs}
+    if thermo is not None:
+        from .canonical import hybrid_dos
+
+        extra["thermo"] = _rel(thermo.path)
+        if not reused:
+            write_dos(dos, wl_path(path), {**extra, "ln_g": "Wang-Landau alone (windows from canonical states)"})
+        dos = hybrid_dos(read_dos(wl_path(path)), thermo.samples, thermo.E_coldest, thermo.sigma_coldest)
+        extra["wang_landau"] = _rel(wl_path(path))
     write_dos(dos, path, extra)
     ckpt.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # leave no empty folder behind
         ckpt_dir.rmdir()
     return read_dos(path)
+
+
+# ---------------------------------------------------------------------------------------- canonical
+def wl_path(dos_file: Path) -> Path:
+    """The Wang-Landau DOS kept beside a joined one (``trained.dat`` -> ``trained_wl.dat``)."""
+    return dos_file.with_name(f"{dos_file.stem}_wl{dos_file.suffix}")
+
+
+def thermo_path(model="minilm", *, blocks=None, shuffle=0.0, seed=0, out_dir=DOS_DIR) -> Path:
+    """Where :func:`cached_thermo` keeps these thermodynamics (its states and samples beside, ``.npz``)."""
+    blocks, shuffle, seed = _check_inputs(blocks, shuffle, seed)
+    return Path(out_dir) / model_slug(model) / "thermo" / f"{_stem(blocks, shuffle, seed)}.dat"
+
+
+def _thermo_key(b: Budget) -> str:
+    return f"{b.canonical_sweeps} sweeps, T {b.canonical_tmin:g}-{b.canonical_tmax:g}"
+
+
+@dataclass(frozen=True, eq=False)
+class CachedThermo:
+    """A cached canonical-engine result: the MBAR curve and header (``.dat``), the per-rung estimates, the
+    hot ladder's final states and MBAR's samples (``.npz`` beside it).
+
+    Attributes
+    ----------
+    curve : ThermoCurve
+    header : dict
+    T_k, U_lk, U_err_lk, C_lk, C_err_lk, equilibrated_k : ndarray
+        As :class:`ising_nn.canonical.RungStats` (ladder order: beta ascending).
+    spins_k : ndarray, shape (K, N), int8
+    samples : MBARSamples
+    path : Path
+    """
+
+    curve: object
+    header: dict
+    T_k: np.ndarray
+    U_lk: np.ndarray
+    U_err_lk: np.ndarray
+    C_lk: np.ndarray
+    C_err_lk: np.ndarray
+    equilibrated_k: np.ndarray
+    spins_k: np.ndarray
+    samples: object
+    path: Path
+
+    @property
+    def n_spins(self) -> int:
+        return int(self.header["n_spins"])
+
+    @property
+    def _coldest(self) -> int:
+        return int(np.flatnonzero(self.equilibrated_k)[-1])
+
+    @property
+    def E_coldest(self) -> float:
+        """Mean total energy of the coldest equilibrated rung."""
+        return float(self.U_lk.mean(0)[self._coldest] * self.n_spins)
+
+    @property
+    def sigma_coldest(self) -> float:
+        """Its energy standard deviation, T sqrt(N C)."""
+        k = self._coldest
+        return float(self.T_k[k] * np.sqrt(self.n_spins * self.C_lk.mean(0)[k]))
+
+    @classmethod
+    def read(cls, path: Path) -> CachedThermo:
+        from .canonical import MBARSamples, read_thermo
+
+        curve, header = read_thermo(path)
+        z = np.load(path.with_suffix(".npz"))
+        N = int(header["n_spins"])
+        spins = (np.unpackbits(z["spins_bits"], axis=1)[:, :N].astype(np.int8) * 2 - 1)
+        samples = MBARSamples(z["E_n"], z["N_k"], z["beta_k"], z["f_k"])
+        with np.errstate(divide="ignore"):
+            T_k = 1.0 / z["beta_rungs"]
+        return cls(curve, header, T_k, z["U_lk"], z["U_err_lk"], z["C_lk"], z["C_err_lk"],
+                   z["equilibrated_k"].astype(bool), spins, samples, path)
+
+
+def cached_thermo(
+    model="minilm",
+    *,
+    blocks: int | None = None,
+    shuffle: float = 0.0,
+    seed: int = 0,
+    b: Budget | None = None,
+    out_dir: str | os.PathLike = DOS_DIR,
+    force: bool = False,
+    verbose: bool = True,
+) -> CachedThermo:
+    """Canonical thermodynamics of a model (:func:`ising_nn.canonical.canonical_thermo`), read from
+    ``out_dir`` when computed before. The cold start is the state of the cached ground-state search of the
+    same inputs (``b.quench_method``); ``b.canonical_sweeps``, ``canonical_tmin`` and ``canonical_tmax`` set
+    the run. Other parameters as :func:`cached_dos`."""
+    from .canonical import canonical_thermo, write_thermo
+
+    b = b or budget()
+    blocks, shuffle, seed = _check_inputs(blocks, shuffle, seed)
+    if b.canonical_sweeps is None:
+        raise IsingNNError("this budget has no canonical_sweeps: the canonical engine is not part of it")
+    inputs = _inputs(model, blocks, shuffle, seed, sampler="canonical", sweeps=b.canonical_sweeps,
+                     tmin=f"{b.canonical_tmin:g}", tmax=f"{b.canonical_tmax:g}",
+                     cold=f"quench {b.quench_method} {_seconds(b.quench_seconds)}")
+    path = thermo_path(model, blocks=blocks, shuffle=shuffle, seed=seed, out_dir=out_dir)
+    if not force and _matches(path, inputs) and path.with_suffix(".npz").is_file():
+        _say(verbose, f"thermo: read {path}")
+        return CachedThermo.read(path)
+    c, L, full = _load(model, blocks, shuffle, seed)
+    q, saved = _quench_spins(model, c, blocks, shuffle, seed, b.quench_method, b.quench_seconds, out_dir, verbose)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = Path(out_dir) / ".checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha1(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
+    ckpt = ckpt_dir / f"{model_slug(model)}_thermo_{path.stem}_{digest}.npz"
+    _say(verbose, f"thermo: computing {path} (canonical engine, {b.canonical_sweeps} sweeps, {c.n_spins} spins)"
+         + (" from its checkpoint" if ckpt.exists() else ""))
+    r = canonical_thermo(c, tmin=b.canonical_tmin, tmax=b.canonical_tmax, sweeps=b.canonical_sweeps, seed=seed,
+                         cold_spins=saved.spins, checkpoint=ckpt, resume=True, progress=False)
+    rs = r.rungs
+    N = c.n_spins
+    with atomic_path(path.with_suffix(".npz"), suffix=".npz") as tmp:
+        np.savez_compressed(
+            tmp, spins_bits=np.packbits(r.spins_k > 0, axis=1), E_n=r.samples.E_n, N_k=r.samples.N_k,
+            beta_k=r.samples.beta_k, f_k=r.samples.f_k, beta_rungs=rs.beta_k, U_lk=rs.U_lk, U_err_lk=rs.U_err_lk,
+            C_lk=rs.C_lk, C_err_lk=rs.C_err_lk, equilibrated_k=rs.equilibrated_k, n_spins=N)
+    header = {**r.header, "model": c.provenance.model, "model_blocks": L,
+              "cold_start": _rel(q.spins_path or _spins_beside(q.path)), **inputs}
+    write_thermo(r.curve, path, header)
+    ckpt.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        ckpt_dir.rmdir()
+    return CachedThermo.read(path)
 
 
 # ---------------------------------------------------------------------------------------- quench

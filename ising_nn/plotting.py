@@ -78,21 +78,35 @@ def fig_dos(results, published: tuple[DOS, DOS] | None = None):
 
 
 def fig_heat(heat, published=None):
-    """Physical C(T) per spin (left; thin lines: further seeds) and the paper-style curve (right), trained
-    vs shuffled, T_c marked.
+    """Physical C(T) per spin (left) and the paper-style curve (right), trained vs shuffled, T_c marked.
 
-    ``published``: optional (trained, shuffled) :class:`~ising_nn.thermo.PaperStyleHeat` of the authors'
-    files, drawn dashed in the right panel.
+    Left: the canonical engine's C(T) with its error band where its hot and cold starts agree (the
+    temperatures below are shaded), the Wang-Landau DOS's C(T) beside it (dashed: the DOS alone; thin: the
+    DOS file, joined with MBAR where the canonical chains are equilibrated), T_c with its error. Without a
+    canonical run the DOS's C(T) is the main curve, further seeds thin. ``published``: optional (trained,
+    shuffled) :class:`~ising_nn.thermo.PaperStyleHeat` of the authors' files, dashed in the right panel.
     """
     set_style()
     fig, (a, b) = plt.subplots(1, 2, figsize=(10.4, 3.9))
     for kind in ("trained", "shuffled"):
-        t, e = heat.physical(kind), heat.tc(kind)
-        how = f"{len(e.Tc_r)} seeds" if len(e.Tc_r) > 1 else e.method
-        tc = f"$T_c$ = {e.Tc:.3g} ± {e.Tc_err:.1g} ({how})" if np.isfinite(e.Tc) else "no interior peak"
-        a.plot(t.T_k, t.C_k, color=color(kind), label=f"{kind} ({tc})")
-        for extra in heat.replicas(kind)[1:]:
-            a.plot(extra.T_k, extra.C_k, color=color(kind), lw=0.8, alpha=0.45)
+        t, e, cur = heat.physical(kind), heat.tc(kind), heat.canonical(kind)
+        tc = f"$T_c$ = {e.Tc:.3g} ± {e.Tc_err:.1g}" if np.isfinite(e.Tc) else "no interior peak"
+        if cur is not None:
+            a.plot(cur.T_t, cur.C_t, color=color(kind), label=f"{kind}, canonical ({tc})")
+            a.fill_between(cur.T_t, cur.C_t - cur.C_err_t, cur.C_t + cur.C_err_t, color=color(kind), alpha=0.3,
+                           lw=0)
+            wl = heat.wang_landau(kind)
+            if wl is not None:
+                a.plot(wl.T_k, wl.C_k, color=color(kind), ls="--", lw=1, label=f"{kind}, Wang-Landau DOS")
+            a.plot(t.T_k, t.C_k, color=color(kind), lw=0.5, alpha=0.6, label=f"{kind}, joined DOS file")
+            t_eq = heat.T_equilibrated(kind)
+            if np.isfinite(t_eq):
+                a.axvspan(t.T_k[0], t_eq, color=color(kind), alpha=0.06, lw=0)
+        else:
+            how = f"{len(e.Tc_r)} seeds" if len(e.Tc_r) > 1 else e.method
+            a.plot(t.T_k, t.C_k, color=color(kind), label=f"{kind} ($T_c$ = {e.Tc:.3g} ± {e.Tc_err:.1g}, {how})")
+            for extra in heat.replicas(kind)[1:]:
+                a.plot(extra.T_k, extra.C_k, color=color(kind), lw=0.8, alpha=0.45)
         if np.isfinite(e.Tc):
             a.axvline(e.Tc, color=color(kind), ls=":", lw=1)
         p = heat.paper(kind)
@@ -103,11 +117,15 @@ def fig_heat(heat, published=None):
             b.plot(p.T_k, p.C_k, color=color(kind), ls="--", lw=1, alpha=0.8,
                    label=f"{kind}, published files ($T_c$ = {p.Tc:.3f})")
     a.set(xscale="log", xlabel=r"$T$ (couplings' units, $k_B = 1$)", ylabel=r"$C(T)\,/\,N$",
-          title=f"{heat.model}: specific heat per spin")
+          title=f"{heat.model}: specific heat per spin (shaded: not equilibrated)")
+    top = max(np.nanmax(c.C_t + c.C_err_t) for c in (heat.canonical("trained"), heat.canonical("shuffled"))
+              if c is not None) if heat.canonical("trained") is not None else None
+    if top is not None:
+        a.set_ylim(0, 1.6 * top)
     b.set(xlim=(0, 1), xlabel=r"$T$ (energy scaled by $W_\mathrm{trained}$)", ylabel=r"$C(T)$",
           title="paper-style recipe (not the physical C)")
     for ax in (a, b):
-        ax.legend(frameon=False, fontsize=7)
+        ax.legend(frameon=False, fontsize=6)
     fig.tight_layout()
     return fig
 

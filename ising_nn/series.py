@@ -1,7 +1,8 @@
 """The data behind each figure, assembled from cached results (:mod:`ising_nn.pipeline`).
 
 * :func:`model_results`: a model's trained and shuffled DOS and ground-state searches (DOS and heat figures);
-* :func:`heat_results`: their physical and paper-style specific heats, T_c over seeds (:func:`dos_replicas`);
+* :func:`heat_results`: their physical specific heats (canonical engine with errors, and from the DOS) and
+  the paper-style curve;
 * :func:`blocks_series`: widths against the number of blocks k = 1 .. L (blocks figure).
 
 Two widths are reported everywhere: the DOS width ``W = E_max - E_min`` of the sampled energy column (the
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .dosfile import DOS
-from .paths import DOS_DIR
-from .pipeline import Budget, QuenchSummary, budget, cached_dos, cached_quench
+from .canonical import ThermoCurve
+from .dosfile import DOS, read_dos
+from .paths import DOS_DIR, REPO_ROOT
+from .pipeline import Budget, CachedThermo, QuenchSummary, budget, cached_dos, cached_quench, cached_thermo
 from .thermo import PaperStyleHeat, TcEstimate, Thermo, paper_style_heat, tc_estimate, thermodynamics
 
 __all__ = [
@@ -39,6 +41,12 @@ class ModelResults:
     shuffled: DOS
     quench_trained: QuenchSummary
     quench_shuffled: QuenchSummary
+    thermo_trained: CachedThermo | None = None
+    thermo_shuffled: CachedThermo | None = None
+
+    def thermo(self, kind: str) -> CachedThermo | None:
+        """The canonical engine's result (None when the budget has no canonical run)."""
+        return self.thermo_trained if kind == "trained" else self.thermo_shuffled
 
     @property
     def n_spins(self) -> int:
@@ -78,23 +86,29 @@ def model_results(
     model="minilm", b: Budget | None = None, *, seed: int = 0, out_dir: str | os.PathLike = DOS_DIR,
     verbose: bool = True,
 ) -> ModelResults:
-    """Trained and shuffled DOS and E_0 of ``model`` (cached)."""
+    """Trained and shuffled DOS, E_0 and (with ``b.canonical_sweeps``) canonical thermodynamics of ``model``
+    (cached)."""
     b = b or budget()
     kw = {"seed": seed, "out_dir": out_dir, "verbose": verbose}
-    dos = [cached_dos(model, shuffle=f, time_limit=b.wl_seconds, bins=b.bins, **_start(b), **kw)
+    dos = [cached_dos(model, shuffle=f, time_limit=b.wl_seconds, bins=b.bins, **_start(b), canonical=b, **kw)
            for f in (0.0, 1.0)]
     q = [cached_quench(model, shuffle=f, method=b.quench_method, time_limit=b.quench_seconds, **kw)
          for f in (0.0, 1.0)]
-    return ModelResults(str(model), dos[0], dos[1], q[0], q[1])
+    th = ([cached_thermo(model, shuffle=f, b=b, **kw) for f in (0.0, 1.0)] if b.canonical_sweeps is not None
+          else [None, None])
+    return ModelResults(str(model), dos[0], dos[1], q[0], q[1], th[0], th[1])
 
 
 @dataclass(frozen=True, eq=False)
 class HeatResults:
-    """Physical C(T) per spin and the paper-style curve, trained and shuffled.
+    """Physical C(T) per spin, trained and shuffled, from the canonical engine and from the DOS, and the
+    paper-style curve.
 
-    The paper-style curves both use the trained DOS width, as the paper does. ``replicas_*`` hold the
-    physical thermodynamics of every seed (the first is ``physical_*``) and ``tc_*`` their T_c estimate
-    (mean and standard error over seeds; with one seed, that seed's T_c with its binning error).
+    ``canonical_*`` are the canonical engine's MBAR curves (with errors; None without a canonical run): T_c
+    and its error come from them. ``physical_*`` / ``replicas_*`` are the thermodynamics of the DOS files
+    (every seed; the first is ``physical_*``), ``wl_*`` those of the Wang-Landau DOS alone (windows started
+    from canonical states) kept beside a joined DOS. The paper-style curves both use the trained DOS width,
+    as the paper does.
     """
 
     model: str
@@ -105,6 +119,12 @@ class HeatResults:
     replicas_trained: tuple[Thermo, ...]
     replicas_shuffled: tuple[Thermo, ...]
     seeds: tuple[int, ...]
+    canonical_trained: ThermoCurve | None = None
+    canonical_shuffled: ThermoCurve | None = None
+    wl_trained: Thermo | None = None
+    wl_shuffled: Thermo | None = None
+    T_eq_trained: float = float("nan")
+    T_eq_shuffled: float = float("nan")
 
     def physical(self, kind: str) -> Thermo:
         return self.physical_trained if kind == "trained" else self.physical_shuffled
@@ -115,8 +135,21 @@ class HeatResults:
     def replicas(self, kind: str) -> tuple[Thermo, ...]:
         return self.replicas_trained if kind == "trained" else self.replicas_shuffled
 
+    def canonical(self, kind: str) -> ThermoCurve | None:
+        return self.canonical_trained if kind == "trained" else self.canonical_shuffled
+
+    def wang_landau(self, kind: str) -> Thermo | None:
+        return self.wl_trained if kind == "trained" else self.wl_shuffled
+
+    def T_equilibrated(self, kind: str) -> float:
+        return self.T_eq_trained if kind == "trained" else self.T_eq_shuffled
+
     def tc(self, kind: str) -> TcEstimate:
-        """T_c over the seeds (standard error), or the single seed's T_c and binning error."""
+        """T_c of the canonical engine (bootstrap error); without one, over the DOS seeds (standard error), or
+        the single seed's T_c with its binning error."""
+        cur = self.canonical(kind)
+        if cur is not None:
+            return TcEstimate(cur.Tc, cur.Tc_err, float("nan"), (cur.Tc,), method="canonical MBAR, bootstrap")
         reps = self.replicas(kind)
         if len(reps) > 1:
             return tc_estimate([t.Tc for t in reps])
@@ -127,9 +160,10 @@ class HeatResults:
         rows = []
         for kind in KINDS:
             t, p, e = self.physical(kind), self.paper(kind), self.tc(kind)
+            wl = self.wang_landau(kind)
             rows.append({"model": self.model, "kind": kind, "Tc": e.Tc, "Tc_err": e.Tc_err,
-                         "Tc_err_method": e.method, "seeds": len(e.Tc_r), "Tc_seed0": t.Tc,
-                         "Tc_err_binning_seed0": t.Tc_err, "C_max_seed0": t.C_max,
+                         "Tc_err_method": e.method, "T_equilibrated": self.T_equilibrated(kind),
+                         "Tc_dos": t.Tc, "Tc_wang_landau": wl.Tc if wl is not None else float("nan"),
                          "Tc_paper_style": p.Tc, "W_paper_style": p.width})
         return pd.DataFrame(rows)
 
@@ -141,22 +175,32 @@ def dos_replicas(
     """Trained and shuffled DOS for the seeds ``seed + s``, s in ``b.seeds`` (cached; the first is the DOS
     of :func:`model_results` with the same seed; the shuffles differ by seed too)."""
     b = b or budget()
-    kw = {"time_limit": b.wl_seconds, "bins": b.bins, **_start(b), "out_dir": out_dir, "verbose": verbose}
+    kw = {"time_limit": b.wl_seconds, "bins": b.bins, **_start(b), "canonical": b, "out_dir": out_dir,
+          "verbose": verbose}
     seeds = [seed + s for s in b.seeds]
     return (tuple(cached_dos(model, shuffle=0.0, seed=s, **kw) for s in seeds),
             tuple(cached_dos(model, shuffle=1.0, seed=s, **kw) for s in seeds))
 
 
 def heat_results(r: ModelResults, replicas: tuple[tuple[DOS, ...], tuple[DOS, ...]] | None = None,
-                 points: int = 400, smooth: bool = False) -> HeatResults:
-    """Specific heats of a model's trained and shuffled DOS; ``replicas`` (from :func:`dos_replicas`, the
-    first being ``r``'s own) give T_c its spread over seeds. ``smooth``: physical curves from the
-    polynomial-smoothed ln g (:func:`~ising_nn.thermo.smooth_dos`; opt-in, the paper-style curves never)."""
+                 points: int = 400) -> HeatResults:
+    """Specific heats of a model: the canonical engine's (when ``r`` has them), its DOS files' (``replicas``
+    from :func:`dos_replicas`, the first being ``r``'s own), the Wang-Landau DOS alone kept beside a joined
+    one, and the paper-style curve."""
     reps = replicas or ((r.trained,), (r.shuffled,))
-    phys = [tuple(thermodynamics(d, points=points, smooth=smooth) for d in reps[i]) for i in range(2)]
+    phys = [tuple(thermodynamics(d, points=points) for d in reps[i]) for i in range(2)]
     paper = [paper_style_heat(r.dos(k), trained=r.trained) for k in KINDS]
     seeds = tuple(int(d.header.get("input.seed", d.header.get("seed", 0))) for d in reps[0])
-    return HeatResults(r.model, phys[0][0], phys[1][0], paper[0], paper[1], phys[0], phys[1], seeds)
+    canon, wl, t_eq = [], [], []
+    for k in KINDS:
+        th = r.thermo(k)
+        canon.append(None if th is None else th.curve)
+        t_eq.append(float("nan") if th is None else float(th.header["T_equilibrated"]))
+        src = r.dos(k).header.get("wang_landau")
+        wl.append(None if src is None else
+                  thermodynamics(read_dos(src if os.path.isabs(src) else REPO_ROOT / src), points=points))
+    return HeatResults(r.model, phys[0][0], phys[1][0], paper[0], paper[1], phys[0], phys[1], seeds,
+                       canon[0], canon[1], wl[0], wl[1], t_eq[0], t_eq[1])
 
 
 @dataclass(frozen=True, eq=False)

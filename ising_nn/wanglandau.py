@@ -121,6 +121,7 @@ def wang_landau(
     refine: int | None = None,
     layout: str = "auto",
     run_length: int | None = None,
+    window_spins: np.ndarray | None = None,
 ) -> DOS:
     """Density of states g(E) by Wang-Landau sampling with the 1/t refinement, windows in parallel.
 
@@ -194,6 +195,10 @@ def wang_landau(
         was more accurate per second on one network and less on another (bench/RUNS_*.md). Longer runs are
         refused (they began to change the walk on MiniLM, see ``ising_nn._wl_kernels.MAX_RUN_LENGTH``).
         Resuming keeps the checkpoint's run length (``None``); naming another is an error.
+    window_spins : ndarray, shape (M, N), optional
+        Equilibrium states (e.g. :attr:`ising_nn.canonical.CanonicalResult.spins_k`): every window starts
+        from the one (or its mirror image) whose energy is nearest, rather than from the lowest state. A walker
+        in a narrow window keeps the neighbourhood it entered with, so it must enter from a typical state.
 
     Returns
     -------
@@ -261,7 +266,8 @@ def wang_landau(
             st = setup_state(c, a, bin_width=bin_width, bins=bins, seed=seed, windows=windows, threads=thr,
                              overlap=float(overlap), flatness=float(flatness), ln_f_final=ln_f_final,
                              symmetric=bool(symmetric), margin=float(margin), start_spins=start_spins,
-                             restarts=int(restarts), refine=refine, run_length=run_length or 1)
+                             restarts=int(restarts), refine=refine, run_length=run_length or 1,
+                             window_spins=window_spins)
             if not isinstance(st, WLState):
                 return degenerate_dos(c, seed, time.perf_counter() - t0)
         st.meta["layout"] = a.layout  # this call's (a resumed run may use the other: same walk)

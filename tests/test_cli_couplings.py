@@ -22,10 +22,17 @@ def _run(capsys, *argv):
     return rc, out, err
 
 
+def test_old_seed_spelling_still_works_with_a_deprecation_message(tmp_path, capsys):
+    rc, _, se = _run(capsys, "couplings", "minilm", "-o", str(tmp_path / "a.npz"), "--blocks", "1", "--shuffle",
+                     "1", "--seed", "3")
+    assert rc == 0 and "--seed is deprecated" in se and "--shuffle-seed" in se
+    assert load_npz(tmp_path / "a.npz").provenance.shuffle_seed == 3
+
+
 def test_couplings_then_info(tmp_path, capsys):
     out = tmp_path / "m.npz"
     rc, so, se = _run(capsys, "couplings", "minilm", "-o", str(out), "--blocks", "2", "--shuffle", "0.25",
-                      "--seed", "7")
+                      "--shuffle-seed", "7")
     assert rc == 0 and se == ""
     assert so.count("\n") == 1 and "5,760 spins" in so and "2,949,120 bonds" in so
     c = load_npz(out)

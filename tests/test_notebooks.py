@@ -88,28 +88,25 @@ def test_dos(run):
 
 
 def test_heat(run):
-    """C(T) finite and positive, rising from ~0 at the cold end to an interior maximum and falling again.
+    """Canonical C(T) finite, positive, with positive errors, on increasing temperatures; the DOS curves finite.
 
-    "One peak" in the strict sense (a single local maximum) is a property of an accurate DOS, tested on exact
-    ones in test_thermo.py; here it would fail by physics, not by code: C = Var(E)/(N T^2) needs ln g to O(1)
-    in total, and a smoke-budget Wang-Landau DOS of MiniLM is off by far more, so its C(T) is a comb of
-    spikes. The paper-style curve (exponent ln g / N) is smooth but keeps its C(T -> 0) = 1 artifact of a
-    truncated energy window, so only its high-temperature fall is checked.
+    Shapes are not asserted on the smoke budget: the canonical engine runs 80 sweeps over T in [8, 40] (where
+    C(T) of MiniLM is falling), and a smoke-budget Wang-Landau DOS of MiniLM is off by far more than the O(1)
+    in ln g that C(T) needs. Exact C(T) is tested in test_thermo.py and test_canonical.py.
     """
     root, _ = run
     _png(root / "plots" / "heat_minilm.png")
     df = pd.read_csv(root / "plots" / "heat_minilm.csv")
-    assert set(df.kind) == {"trained", "shuffled"} and set(df.curve) == {"physical", "paper-style"}
-    for (kind, curve, seed), g in df.groupby(["kind", "curve", "seed"]):
-        what = (kind, curve, seed)
+    assert set(df.kind) == {"trained", "shuffled"}
+    assert set(df.curve) == {"canonical", "wang-landau", "dos file", "paper-style"}
+    for (kind, curve), g in df.groupby(["kind", "curve"]):
+        what = (kind, curve)
         T, C = g["T"].to_numpy(), g["C"].to_numpy()
         assert np.isfinite(T).all() and (T > 0).all() and (np.diff(T) > 0).all(), what
         assert np.isfinite(C).all() and (C >= 0).all() and C.max() > 0, what
-        assert 0 < int(np.argmax(C)) < C.size - 1, what
-        assert C[-1] < 0.5 * C.max(), what
-        if curve == "physical":
-            assert C[0] < 0.01 * C.max(), what
-        else:
+        if curve == "canonical":
+            assert T[0] >= 8.0 and (g["C_err"] > 0).all(), what
+        if curve == "paper-style":
             assert T[-1] == 1.0 and (C > 0).all(), what
 
 

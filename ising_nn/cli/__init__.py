@@ -7,11 +7,11 @@ import sys
 
 from .._version import __version__
 from ..errors import IsingNNError
-from . import couplings, dos, heat, quench
+from . import couplings, dos, heat, quench, thermo
 
 __all__ = ["main", "build_parser"]
 
-_MODULES = (couplings, quench, dos, heat)
+_MODULES = (couplings, quench, dos, heat, thermo)
 
 
 def build_parser() -> argparse.ArgumentParser:

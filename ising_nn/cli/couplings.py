@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..errors import IsingNNError
@@ -23,7 +24,9 @@ def _add_transform_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blocks", type=int, metavar="K", help="keep only the first K blocks (1 <= K <= L)")
     p.add_argument("--shuffle", type=float, default=0.0, metavar="F",
                    help="shuffle a fraction F in [0, 1] of the couplings (default 0: trained weights)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the shuffle (default 0)")
+    p.add_argument("--shuffle-seed", type=int, default=0, metavar="S", help="seed of the shuffle (default 0)")
+    # the old spelling, kept one release: every other subcommand's --seed seeds its sampler
+    p.add_argument("--seed", type=int, default=None, dest="old_seed", help=argparse.SUPPRESS)
     p.add_argument("--per-layer", action="store_true",
                    help="shuffle within each matrix instead of across the whole network (the authors pool)")
 
@@ -51,7 +54,12 @@ def register(sub) -> None:
 
 
 def _transform_kw(args) -> dict:
-    return {"blocks": args.blocks, "shuffle": args.shuffle, "seed": args.seed, "per_layer": args.per_layer}
+    seed = args.shuffle_seed
+    if args.old_seed is not None:
+        print(f"ising-nn {args.command}: --seed is deprecated here and will be removed; it means the shuffle's "
+              "seed: use --shuffle-seed", file=sys.stderr)
+        seed = args.old_seed
+    return {"blocks": args.blocks, "shuffle": args.shuffle, "seed": seed, "per_layer": args.per_layer}
 
 
 def run_couplings(args) -> int:

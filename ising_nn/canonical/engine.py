@@ -1,0 +1,509 @@
+"""The canonical engine: pilot, ladder, replica-exchange heat bath from a hot and a cold start, analysis.
+
+Two ladders run side by side in one batch of replicas: the *hot* one starts from independent uniform spins,
+the *cold* one from a low-energy state (the ground-state search's). A rung's numbers are used only where the
+two agree within their errors (:func:`equilibration_test`); MBAR then combines both ladders' samples over the
+equilibrated rungs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.stats import norm
+
+from .._version import __version__
+from ..couplings import Couplings
+from ..errors import IsingNNError
+from ..io import atomic_path
+from .chain import LayerChains
+from .estimators import jackknife, rb_moments, statistical_inefficiency
+from .exchange import exchange
+from .ladder import MIN_ACCEPTANCE, place_ladder, refine_ladder
+from .mbar import MBARSamples, ThermoCurve, grid_edges, mbar_curve, mbar_ln_g
+
+__all__ = ["canonical_thermo", "CanonicalResult", "RungStats", "equilibration_test"]
+
+SERIES = ("E", "m1", "v1", "m2", "v2")
+HOT, COLD = 0, 1
+#: Family-wise false-alarm rate of the hot/cold test over all rungs and both observables (Bonferroni).
+EQ_ALPHA = 0.01
+#: Rounds of re-placing the rungs from measured energy spreads after the pilot's placement (then insertions).
+TUNE_ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class RungStats:
+    """Per-rung estimates of both ladders; rung k has ``beta_k`` ascending (rung 0 is beta = 0).
+
+    Attributes
+    ----------
+    beta_k : ndarray, shape (K,)
+    U_lk, U_err_lk : ndarray, shape (2, K)
+        Rao-Blackwellised energy per spin and its jackknife error, ladder 0 hot, ladder 1 cold.
+    C_lk, C_err_lk : ndarray, shape (2, K)
+        Specific heat per spin and its jackknife error.
+    z_k : ndarray, shape (K,)
+        Largest |hot - cold| / combined error over U and C.
+    equilibrated_k : ndarray of bool, shape (K,)
+        This rung and every hotter one pass the hot/cold test.
+    g_lk : ndarray, shape (2, K)
+        Statistical inefficiency 1 + 2 tau_int of the energy series (in sweeps).
+    acceptance_k : ndarray, shape (K - 1,)
+        Swap acceptance of the pair (k, k+1), both ladders pooled, over the production sweeps.
+    """
+
+    beta_k: np.ndarray
+    U_lk: np.ndarray
+    U_err_lk: np.ndarray
+    C_lk: np.ndarray
+    C_err_lk: np.ndarray
+    z_k: np.ndarray
+    equilibrated_k: np.ndarray
+    g_lk: np.ndarray
+    acceptance_k: np.ndarray
+
+    @property
+    def T_k(self) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return 1.0 / self.beta_k
+
+    @property
+    def ess_lk(self) -> np.ndarray:
+        """Effective sample size of each rung's energy series."""
+        return self.n_sweeps / self.g_lk
+
+    n_sweeps: int = 0
+
+
+@dataclass(frozen=True)
+class CanonicalResult:
+    """Outcome of :func:`canonical_thermo`.
+
+    Attributes
+    ----------
+    curve : ThermoCurve
+        MBAR thermodynamics per spin over the equilibrated part of ``[tmin, tmax]``.
+    rungs : RungStats
+    T_equilibrated : float
+        Lowest rung temperature from which every hotter rung passes the hot/cold test (inf if none).
+    failed_T : list of float
+        Rung temperatures that failed the test.
+    E_b, ln_g_b : ndarray
+        ln g(E) per spin over the energies the equilibrated rungs sampled (MBAR at beta = 0), on bins a
+        third of the smallest canonical energy spread of those rungs wide.
+    samples : MBARSamples
+        What MBAR used (to rebuild ln g on other bins: :func:`ising_nn.canonical.hybrid_dos`).
+    spins_k : ndarray, shape (K, N), int8
+        The hot ladder's final configuration at every rung (typical states of each temperature).
+    E_spins_k : ndarray, shape (K,)
+        Their energies.
+    header : dict
+        Inputs, ladder, diagnostics: what :func:`~ising_nn.canonical.write_thermo` writes.
+    """
+
+    curve: ThermoCurve
+    rungs: RungStats
+    T_equilibrated: float
+    failed_T: list
+    E_b: np.ndarray
+    ln_g_b: np.ndarray
+    spins_k: np.ndarray
+    E_spins_k: np.ndarray
+    n_spins: int
+    samples: MBARSamples
+    header: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------- state
+@dataclass
+class _State:
+    """Everything a checkpoint holds: the ladder, both ladders' slots, counters, series, generators."""
+
+    beta_k: np.ndarray
+    slot_lk: np.ndarray  # (2, K): replica slot holding rung k of ladder l
+    chains: LayerChains
+    rng: np.random.Generator
+    stage: str = "burn"  # then "prod"
+    done: int = 0  # sweeps done in the current stage
+    sweep: int = 0  # sweeps since the ladder was fixed (the exchange parity)
+    accepted_lk: np.ndarray | None = None
+    attempted_lk: np.ndarray | None = None
+    series: dict = field(default_factory=dict)  # name -> list of (2, K) rows
+    elapsed: float = 0.0
+
+    def reset_counters(self) -> None:
+        K = len(self.beta_k)
+        self.accepted_lk = np.zeros((2, K - 1), dtype=np.int64)
+        self.attempted_lk = np.zeros((2, K - 1), dtype=np.int64)
+
+
+def _beta_slots(st: _State) -> np.ndarray:
+    R = st.chains.n_replicas
+    b = np.empty(R)
+    for l in range(2):
+        b[st.slot_lk[l]] = st.beta_k
+    return b
+
+
+def _sweep(st: _State, record: bool) -> None:
+    beta_r = torch.as_tensor(_beta_slots(st), dtype=torch.float32, device=st.chains.device)[:, None]
+    h0 = st.chains.half_sweep(0, beta_r)
+    h1 = st.chains.half_sweep(1, beta_r)
+    if record:
+        for name, x in (("E", h1.E_r), ("m1", h0.m_r), ("v1", h0.v_r), ("m2", h1.m_r), ("v2", h1.v_r)):
+            st.series.setdefault(name, []).append(x[st.slot_lk])
+    for l in range(2):
+        exchange(st.beta_k, st.slot_lk[l], h1.E_r, st.sweep % 2, st.rng, st.accepted_lk[l], st.attempted_lk[l])
+    st.sweep += 1
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def _check(tmin, tmax, sweeps, burn_in, time_limit, device, seed, points) -> tuple[int, str]:
+    for name, v in (("tmin", tmin), ("tmax", tmax)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise IsingNNError(f"{name} must be a positive temperature, got {v!r}")
+    if not tmin < tmax:
+        raise IsingNNError(f"tmin must be below tmax, got {tmin} and {tmax}")
+    if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps < 80:
+        raise IsingNNError(f"sweeps must be an integer of at least 80 (the errors use 20 blocks), got {sweeps!r}")
+    if burn_in is not None and (not isinstance(burn_in, (int, np.integer)) or burn_in < 0):
+        raise IsingNNError(f"burn_in must be a non-negative integer, got {burn_in!r}")
+    if time_limit is not None and (not isinstance(time_limit, (int, float)) or not time_limit > 0):
+        raise IsingNNError(f"time limit must be positive, got {time_limit!r}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise IsingNNError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(points, (int, np.integer)) or points < 3:
+        raise IsingNNError(f"points must be an integer of at least 3, got {points!r}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise IsingNNError(f"unknown device {device!r} (cpu, cuda, cuda:0, ...)") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise IsingNNError(f"device {device!r}: CUDA is not available on this machine (use --device cpu)")
+    try:
+        torch.zeros(1, device=dev)
+    except (RuntimeError, AssertionError) as exc:
+        why = str(exc).splitlines()[0]
+        raise IsingNNError(f"device {device!r} is not usable here ({why}); use cpu or cuda") from exc
+    return int(seed), str(dev)
+
+
+def _cold_state(c: Couplings, cold_spins, seed: int) -> np.ndarray:
+    if cold_spins is None:
+        from ..quench import quench
+
+        return quench(c, "fast", seed=seed).spins
+    s = np.asarray(cold_spins)
+    if s.shape != (c.n_spins,) or not np.isin(s, (-1, 1)).all():
+        raise IsingNNError(f"cold_spins must be {c.n_spins} values in {{-1, +1}}, got shape {s.shape}")
+    return s.astype(np.int8)
+
+
+# ---------------------------------------------------------------------------------------------- stages
+def _pilot(c, cold, tmin, tmax, sweeps, seeds, device) -> np.ndarray:
+    """Inverse temperatures of a ladder placed from a short pilot run of both starts (no exchange)."""
+    beta_p = np.concatenate([[0.0], 1.0 / np.geomspace(16 * tmax, tmin, 24)])
+    P, N = len(beta_p), c.n_spins
+    rng = np.random.default_rng(seeds[0])
+    s = np.concatenate([rng.choice(np.array([-1, 1], np.int8), (P, N)), np.tile(cold, (P, 1))])
+    ch = LayerChains(c, s, device, seeds[1])
+    beta_r = torch.as_tensor(np.tile(beta_p, 2), dtype=torch.float32, device=ch.device)[:, None]
+    rows = []
+    for i in range(sweeps):
+        h0, h1 = ch.half_sweep(0, beta_r), ch.half_sweep(1, beta_r)
+        if i >= sweeps // 2:
+            rows.append((h0.m_r, h0.v_r, h1.m_r, h1.v_r))
+    m1, v1, m2, v2 = (np.asarray(x) for x in zip(*rows))
+    _, var = rb_moments(beta_r.cpu().numpy()[:, 0], m1, v1, m2, v2)
+    sigma = np.sqrt(np.maximum(var[:P], var[P:]))
+    sigma[0] = math.sqrt(float(np.dot(c.buffer.astype(np.float64), c.buffer)))  # exact at beta = 0
+    return place_ladder(beta_p, sigma, 1.0 / tmin)
+
+
+def _new_state(c, beta_k, spins_lk, device, seeds) -> _State:
+    """A state whose slots hold ``spins_lk`` (shape (2, K, N)) in rung order."""
+    K = len(beta_k)
+    ch = LayerChains(c, spins_lk.reshape(2 * K, -1), device, seeds[2])
+    st = _State(np.asarray(beta_k, dtype=np.float64), np.arange(2 * K).reshape(2, K), ch,
+                np.random.default_rng(seeds[3]))
+    st.reset_counters()
+    return st
+
+
+def _tune(c, st: _State, sweeps: int, device, seeds) -> _State:
+    """Run with swaps, re-place the rungs from the energy spreads measured at every rung (Rao-Blackwellised:
+    precise after a few dozen sweeps, unlike the swap counts); then insert a rung wherever a pair still swaps
+    less than :data:`MIN_ACCEPTANCE`."""
+    for rnd in range(TUNE_ROUNDS + 4):
+        st.reset_counters()
+        st.series = {}
+        for _ in range(sweeps):
+            _sweep(st, record=True)
+        acc = st.accepted_lk.sum(0) / np.maximum(st.attempted_lk.sum(0), 1)
+        if rnd < TUNE_ROUNDS:
+            half = {k: np.asarray(v)[sweeps // 2:] for k, v in st.series.items()}  # (n, 2, K)
+            var = [rb_moments(st.beta_k, *(half[k][:, l] for k in ("m1", "v1", "m2", "v2")))[1] for l in (HOT, COLD)]
+            new = place_ladder(st.beta_k, np.sqrt(np.maximum(var[0], var[1])), st.beta_k[-1])
+        else:
+            new = refine_ladder(st.beta_k, acc, MIN_ACCEPTANCE + 0.05)
+            if len(new) == len(st.beta_k):
+                break
+        spins = st.chains.spins()[st.slot_lk]  # (2, K, N) in rung order
+        # a new rung starts from the configuration of the old rung nearest below it in temperature
+        idx = np.searchsorted(st.beta_k, new, side="left").clip(0, len(st.beta_k) - 1)
+        gen = st.chains.generator_state()
+        st = _new_state(c, new, spins[:, idx], device, seeds[:2] + [seeds[2], seeds[3] + rnd + 1])
+        st.chains.set_generator_state(gen)
+    st.reset_counters()
+    st.series = {}
+    return st
+
+
+# ---------------------------------------------------------------------------------------------- checkpoint
+def _save(path: Path, st: _State, params: dict) -> None:
+    series = {f"series_{k}": np.asarray(v) for k, v in st.series.items()}
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, beta_k=st.beta_k, slot_lk=st.slot_lk, spins=st.chains.spins(),
+                 gen=st.chains.generator_state(), accepted_lk=st.accepted_lk, attempted_lk=st.attempted_lk,
+                 meta=json.dumps(dict(params=params, stage=st.stage, done=st.done, sweep=st.sweep,
+                                      elapsed=st.elapsed, rng=st.rng.bit_generator.state)), **series)
+
+
+def _load(path: Path, c: Couplings, params: dict, device: str) -> _State:
+    try:
+        with np.load(path) as f:
+            z = {k: f[k] for k in f.files}
+        meta = json.loads(str(z["meta"]))
+    except (OSError, ValueError, KeyError) as exc:
+        raise IsingNNError(f"checkpoint {str(path)!r} is not a canonical-engine checkpoint ({exc})") from exc
+    if meta["params"] != params:
+        diff = sorted(k for k in set(params) | set(meta["params"]) if params.get(k) != meta["params"].get(k))
+        raise IsingNNError(f"checkpoint {str(path)!r} was made with other inputs ({', '.join(diff)}); "
+                           "remove it or rerun with the same inputs")
+    ch = LayerChains(c, z["spins"], device, 0)
+    ch.set_generator_state(z["gen"])
+    rng = np.random.default_rng()
+    rng.bit_generator.state = meta["rng"]
+    st = _State(z["beta_k"], z["slot_lk"], ch, rng, meta["stage"], meta["done"], meta["sweep"],
+                z["accepted_lk"], z["attempted_lk"], elapsed=meta["elapsed"])
+    st.series = {k: list(z[f"series_{k}"]) for k in SERIES if f"series_{k}" in z}
+    return st
+
+
+# ---------------------------------------------------------------------------------------------- analysis
+def equilibration_test(U_lk, U_err_lk, C_lk, C_err_lk, alpha: float = EQ_ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """``(z_k, equilibrated_k)``: hot against cold start per rung, rungs ordered hot (beta = 0) to cold.
+
+    A rung passes if U and C of both starts agree within ``z_crit`` combined standard errors, ``z_crit`` the
+    two-sided Bonferroni threshold for a family-wise false-alarm rate ``alpha`` over all the comparisons;
+    ``equilibrated_k`` also needs every hotter rung to pass.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zU = np.abs(U_lk[0] - U_lk[1]) / np.hypot(U_err_lk[0], U_err_lk[1])
+        zC = np.abs(C_lk[0] - C_lk[1]) / np.hypot(C_err_lk[0], C_err_lk[1])
+    zU = np.where(np.isnan(zU), 0.0, zU)  # identical constant series (beta = 0 has C = 0 in both)
+    zC = np.where(np.isnan(zC), 0.0, zC)
+    z = np.maximum(zU, zC)
+    z_crit = norm.isf(alpha / (2 * 2 * len(z)))
+    return z, np.cumprod(z <= z_crit).astype(bool)
+
+
+def _rung_stats(st: _State, n_spins: int) -> RungStats:
+    s = {k: np.asarray(v) for k, v in st.series.items()}  # (n, 2, K)
+    beta = st.beta_k
+    U, Ue, C, Ce, g = (np.empty((2, len(beta))) for _ in range(5))
+    for l in range(2):
+        m1, v1, m2, v2 = (s[k][:, l] for k in ("m1", "v1", "m2", "v2"))
+        U[l], Ue[l] = jackknife(lambda a, b: 0.5 * (a.mean(0) + b.mean(0)) / n_spins, (m1, m2))
+        C[l], Ce[l] = jackknife(lambda *x: beta**2 * rb_moments(beta, *x)[1] / n_spins, (m1, v1, m2, v2))
+        g[l] = statistical_inefficiency(s["E"][:, l])
+    z, ok = equilibration_test(U, Ue, C, Ce)
+    acc = st.accepted_lk.sum(0) / np.maximum(st.attempted_lk.sum(0), 1)
+    return RungStats(beta, U, Ue, C, Ce, z, ok, g, acc, n_sweeps=len(s["E"]))
+
+
+def _mbar_samples(st: _State, rungs: RungStats, max_samples: int):
+    """Decorrelated energies of the equilibrated rungs, both ladders, at most ``max_samples`` per ladder."""
+    E = np.asarray(st.series["E"])  # (n, 2, K)
+    K_eq = int(rungs.equilibrated_k.sum())
+    parts, N_k = [], []
+    for k in range(K_eq):
+        chunk = []
+        for l in range(2):
+            x = E[:, l, k]
+            step = max(1, int(math.ceil(rungs.g_lk[l, k])), int(math.ceil(len(x) / max_samples)))
+            chunk.append(x[::step])
+        parts.append(np.concatenate(chunk))
+        N_k.append(len(parts[-1]))
+    return np.concatenate(parts), np.asarray(N_k), st.beta_k[:K_eq]
+
+
+def _analyse(st: _State, c: Couplings, tmin, tmax, points, n_bootstrap, max_samples, seed, header):
+    N = c.n_spins
+    rungs = _rung_stats(st, N)
+    K_eq = int(rungs.equilibrated_k.sum())
+    T_eq = float(rungs.T_k[K_eq - 1]) if K_eq >= 2 else math.inf
+    failed = [float(t) for t, ok in zip(rungs.T_k, rungs.equilibrated_k) if not ok]
+    if K_eq < 2 or T_eq >= tmax:
+        raise IsingNNError(
+            f"the hot and cold starts disagree above tmax = {tmax} (equilibrated down to T = {T_eq:.4g} only): "
+            "give more sweeps or a higher tmax")
+    E_n, N_k, beta_eq = _mbar_samples(st, rungs, max_samples)
+    T_t = np.geomspace(max(tmin, T_eq), tmax, points)
+    U_k = N * rungs.U_lk.mean(0)[:K_eq]
+    f_ti = np.concatenate([[0.0], np.cumsum(0.5 * (U_k[1:] + U_k[:-1]) * np.diff(beta_eq))])
+    curve, mbar = mbar_curve(E_n, N_k, beta_eq, T_t, N, n_bootstrap=n_bootstrap, seed=seed, f_k_init=f_ti)
+    spread = float(np.min(np.sqrt(rungs.C_lk.mean(0)[1:K_eq] * N) * rungs.T_k[1:K_eq]))
+    bin_width = spread / 3.0
+    E_b, ln_g_b = mbar_ln_g(mbar, E_n, N, grid_edges(E_n, bin_width))
+    spins = st.chains.spins()
+    spins_k = spins[st.slot_lk[HOT]]
+    E_spins = st.chains.energies()[st.slot_lk[HOT]]
+    header = dict(header)
+    header.update(
+        T_c=f"{curve.Tc:.4f}", T_c_err=f"{curve.Tc_err:.4f}", T_c_at_edge=curve.Tc_at_edge,
+        T_equilibrated=f"{T_eq:.4f}", failed_T=" ".join(f"{t:.4f}" for t in failed) or "none",
+        rungs=len(st.beta_k), rungs_equilibrated=K_eq,
+        ladder_T=" ".join("inf" if b == 0 else f"{1 / b:.4f}" for b in st.beta_k),
+        swap_acceptance_min=f"{rungs.acceptance_k.min():.3f}",
+        tau_int_max=f"{0.5 * (rungs.g_lk[:, :K_eq].max() - 1):.2f}",
+        ess_min=f"{rungs.ess_lk[:, :K_eq].min():.0f}",
+        mbar_samples=int(N_k.sum()), ln_g_bin_width=f"{bin_width:.4f}",
+    )
+    samples = MBARSamples(E_n, N_k, beta_eq, np.asarray(mbar.f_k))
+    return CanonicalResult(curve, rungs, T_eq, failed, E_b, ln_g_b, spins_k, E_spins, N, samples, header)
+
+
+# ---------------------------------------------------------------------------------------------- driver
+def canonical_thermo(
+    c: Couplings,
+    *,
+    tmin: float = 1.0,
+    tmax: float = 10.0,
+    sweeps: int = 2000,
+    burn_in: int | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    cold_spins: np.ndarray | None = None,
+    time_limit: float | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
+    checkpoint_every: float = 60.0,
+    progress: bool = True,
+    points: int = 200,
+    n_bootstrap: int = 10,
+    max_samples: int = 150,
+    pilot_sweeps: int = 60,
+    tune_sweeps: int | None = None,
+) -> CanonicalResult:
+    """Canonical thermodynamics of a layered Ising model by replica-exchange heat bath and MBAR.
+
+    Parameters
+    ----------
+    c : Couplings
+    tmin, tmax : float
+        Temperature range of the output (k_B = 1, the couplings' energy units). The ladder runs from
+        ``beta = 0`` (exact: ``Z = 2^N``) down to ``tmin``; rungs are inserted until every neighbouring pair
+        swaps with at least 20 % acceptance.
+    sweeps : int
+        Production sweeps (each: every even layer, every odd layer, one round of swaps). A count, not a
+        time, so that reruns on other machines give the same numbers.
+    burn_in : int, optional
+        Sweeps discarded after the ladder is fixed (default ``sweeps // 4``).
+    seed : int
+        Seeds the hot start, the heat bath's uniforms, the swaps and the bootstrap.
+    device : str
+        Torch device; ``"cuda"`` runs the same code on a GPU.
+    cold_spins : ndarray, shape (N,), optional
+        The cold start (default: ``quench(c, "fast", seed=seed)``).
+    time_limit : float, optional
+        Seconds; the run stops between sweeps and the header says ``stop_reason: time limit``.
+    checkpoint, resume, checkpoint_every
+        State file (``.npz``) written atomically every ``checkpoint_every`` seconds and at the end;
+        ``resume=True`` continues from it (the inputs must match).
+    progress : bool
+        tqdm progress bar on stderr.
+    points : int
+        Temperatures of the output grid (geometric).
+    n_bootstrap, max_samples : int
+        MBAR bootstrap replicates; decorrelated samples kept per rung and ladder.
+
+    Returns
+    -------
+    CanonicalResult
+
+    References
+    ----------
+    Hukushima and Nemoto, J. Phys. Soc. Jpn. 65, 1604 (1996) (replica exchange); Shirts and Chodera,
+    J. Chem. Phys. 129, 124105 (2008) (MBAR); Flyvbjerg and Petersen, J. Chem. Phys. 91, 461 (1989) (blocking).
+    """
+    seed, device = _check(tmin, tmax, sweeps, burn_in, time_limit, device, seed, points)
+    burn = sweeps // 4 if burn_in is None else int(burn_in)
+    tune = max(50, sweeps // 20) if tune_sweeps is None else int(tune_sweeps)
+    t0 = time.perf_counter()
+    params = dict(tmin=float(tmin), tmax=float(tmax), sweeps=int(sweeps), burn_in=burn, seed=seed,
+                  n_spins=c.n_spins, n_bonds=c.n_bonds, pilot_sweeps=int(pilot_sweeps), tune_sweeps=tune,
+                  coupling_sum=float(np.sum(c.buffer, dtype=np.float64)))
+    seeds = [int(x) for x in np.random.SeedSequence(seed).generate_state(4)]
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    cold = None
+    if resume and ckpt is not None and ckpt.exists():
+        st = _load(ckpt, c, params, device)
+    else:
+        cold = _cold_state(c, cold_spins, seed)
+        beta_k = _pilot(c, cold, tmin, tmax, int(pilot_sweeps), seeds, device)
+        K = len(beta_k)
+        rng = np.random.default_rng(seeds[0] + 1)
+        hot = rng.choice(np.array([-1, 1], np.int8), (K, c.n_spins))
+        st = _new_state(c, beta_k, np.stack([hot, np.tile(cold, (K, 1))]), device, seeds)
+        st = _tune(c, st, tune, device, seeds)
+    stop_reason = "sweeps"
+    t_start, last_ckpt = time.perf_counter() - st.elapsed, time.perf_counter()
+    from tqdm.auto import tqdm
+
+    total = burn + sweeps
+    done_before = st.done + (burn if st.stage == "prod" else 0)
+    with tqdm(total=total, initial=done_before, disable=not progress, desc="canonical", unit="sweep",
+              leave=False) as bar:
+        for stage, n in (("burn", burn), ("prod", sweeps)):
+            if st.stage == "prod" and stage == "burn":
+                continue
+            if st.stage != stage:
+                st.stage, st.done = stage, 0
+                st.reset_counters()
+            while st.done < n:
+                _sweep(st, record=stage == "prod")
+                st.done += 1
+                bar.update(1)
+                now = time.perf_counter()
+                st.elapsed = now - t_start
+                if ckpt is not None and now - last_ckpt >= checkpoint_every:
+                    _save(ckpt, st, params)
+                    last_ckpt = now
+                if time_limit is not None and now - t0 >= time_limit:
+                    stop_reason = "time limit"
+                    break
+            if stop_reason != "sweeps":
+                break
+    if ckpt is not None:
+        _save(ckpt, st, params)
+    n_prod = len(st.series.get("E", []))
+    if n_prod < 80:
+        raise IsingNNError(f"the time limit stopped the run after {n_prod} production sweeps (at least 80 are "
+                           "needed); give more time, or --checkpoint and --resume")
+    header = dict(method="replica-exchange layer heat bath + MBAR (pymbar)", n_spins=c.n_spins,
+                  n_bonds=c.n_bonds, tmin=tmin, tmax=tmax, sweeps=int(sweeps), production_sweeps=n_prod,
+                  burn_in=burn, seed=seed, device=device, stop_reason=stop_reason,
+                  cold_start_energy_per_spin=("checkpoint" if cold is None else
+                                              f"{float(c.energy(cold)) / c.n_spins:.6f}"),
+                  seconds=f"{time.perf_counter() - t0:.1f}", version=f"ising-nn {__version__}")
+    header.update(c.provenance.as_header())
+    return _analyse(st, c, tmin, tmax, points, n_bootstrap, max_samples, seed, header)

@@ -1,0 +1,188 @@
+"""MBAR over every sampled temperature (pymbar): U, C, F, S per spin on a fine grid, T_c, and ln g(E).
+
+Shirts and Chodera, J. Chem. Phys. 129, 124105 (2008). The samples of all rungs, decorrelated (subsampled
+by their statistical inefficiency), give the free energies ``f_k``; any other temperature is a reweighting
+of all of them. The ladder's top rung is ``beta = 0``, where ``Z = 2^N`` exactly, which fixes F and S
+absolutely, and its weights are ln g(E) (a uniform state falls in an energy bin with probability
+g(bin) / 2^N). Errors and the error of T_c come from a bootstrap of the decorrelated samples within each rung,
+every replicate re-solved by pymbar.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import OptimizeWarning
+
+logging.getLogger("pymbar").setLevel(logging.ERROR)
+from pymbar import MBAR  # noqa: E402
+
+__all__ = ["ThermoCurve", "MBARSamples", "mbar_curve", "mbar_ln_g", "grid_edges", "solve"]
+
+
+@dataclass(frozen=True)
+class ThermoCurve:
+    """Thermodynamics per spin on a temperature grid (k_B = 1, the couplings' energy units).
+
+    Attributes
+    ----------
+    T_t : ndarray, shape (n_T,)
+    U_t, C_t, F_t, S_t : ndarray, shape (n_T,)
+        Energy, specific heat, free energy and entropy per spin.
+    U_err_t, C_err_t, F_err_t, S_err_t : ndarray, shape (n_T,)
+        Bootstrap standard errors.
+    Tc, Tc_err : float
+        Temperature of the maximum of C on the grid (parabolic refinement) and its bootstrap standard error.
+    Tc_at_edge : bool
+        The maximum lies at an end of the grid: T_c is then only a bound.
+    """
+
+    T_t: np.ndarray
+    U_t: np.ndarray
+    U_err_t: np.ndarray
+    C_t: np.ndarray
+    C_err_t: np.ndarray
+    F_t: np.ndarray
+    F_err_t: np.ndarray
+    S_t: np.ndarray
+    S_err_t: np.ndarray
+    Tc: float
+    Tc_err: float
+    Tc_at_edge: bool
+
+
+@dataclass(frozen=True)
+class MBARSamples:
+    """The decorrelated samples MBAR used and its solution: enough to rebuild it without resampling.
+
+    Attributes
+    ----------
+    E_n : ndarray, shape (n,)
+        Total energies grouped by rung.
+    N_k : ndarray of int, shape (K,)
+    beta_k : ndarray, shape (K,)
+        ``beta_k[0] == 0``.
+    f_k : ndarray, shape (K,)
+        Dimensionless free energies (pymbar's ``f_k``, ``f_0 = 0``).
+    """
+
+    E_n: np.ndarray
+    N_k: np.ndarray
+    beta_k: np.ndarray
+    f_k: np.ndarray
+
+
+def _mbar(u_kn: np.ndarray, N_k: np.ndarray, f_k: np.ndarray | None) -> MBAR:
+    # pymbar hands scipy's root finder options it does not take; the warning says nothing about the result
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)
+        return MBAR(u_kn, N_k, verbose=False, initial_f_k=f_k)
+
+
+def solve(s: MBARSamples) -> MBAR:
+    """pymbar's MBAR for ``s``, started from its stored solution (a few iterations)."""
+    return _mbar(s.beta_k[:, None] * s.E_n[None, :], s.N_k, s.f_k)
+
+
+def _peak(T_t: np.ndarray, C_t: np.ndarray) -> tuple[float, bool]:
+    i = int(np.argmax(C_t))
+    if i == 0 or i == len(T_t) - 1:
+        return float(T_t[i]), True
+    x, y = np.log(T_t[i - 1:i + 2]), C_t[i - 1:i + 2]
+    den = y[0] - 2 * y[1] + y[2]
+    shift = 0.0 if den >= 0 else 0.5 * (y[0] - y[2]) / den
+    return float(np.exp(x[1] + shift * (x[2] - x[1]))), False
+
+
+def _curves(mbar: MBAR, E_n: np.ndarray, beta_t: np.ndarray, n_spins: int):
+    u_ln = np.vstack([np.zeros_like(E_n), beta_t[:, None] * E_n[None, :]])
+    f = mbar.compute_perturbed_free_energies(u_ln, compute_uncertainty=False)["Delta_f"][0, 1:]
+    U = mbar.compute_expectations(E_n, u_kn=u_ln[1:], compute_uncertainty=False)["mu"]
+    dE = E_n - E_n.mean()  # centred, so that the variance does not cancel digits
+    m1 = mbar.compute_expectations(dE, u_kn=u_ln[1:], compute_uncertainty=False)["mu"]
+    m2 = mbar.compute_expectations(dE * dE, u_kn=u_ln[1:], compute_uncertainty=False)["mu"]
+    ln_Z = n_spins * math.log(2.0) - f
+    T = 1.0 / beta_t
+    F = -T * ln_Z / n_spins
+    U = U / n_spins
+    return U, beta_t**2 * (m2 - m1 * m1) / n_spins, F, (U - F) / T
+
+
+def mbar_curve(E_n: np.ndarray, N_k: np.ndarray, beta_k: np.ndarray, T_t: np.ndarray, n_spins: int,
+               n_bootstrap: int = 10, seed: int = 0, f_k_init: np.ndarray | None = None
+               ) -> tuple[ThermoCurve, MBAR]:
+    """Thermodynamics on ``T_t`` from decorrelated energies of every rung.
+
+    Parameters
+    ----------
+    E_n : ndarray, shape (n_samples,)
+        Total energies, grouped by rung in the order of ``beta_k``.
+    N_k : ndarray of int, shape (K,)
+        Samples of each rung.
+    beta_k : ndarray, shape (K,)
+        Inverse temperatures of the rungs; ``beta_k[0]`` must be 0 (``Z = 2^N`` anchors F and S).
+    T_t : ndarray, shape (n_T,)
+        Temperatures of the output grid.
+    n_spins : int
+    n_bootstrap : int
+        Bootstrap replicates for the errors.
+    seed : int
+        Seed of the bootstrap.
+    f_k_init : ndarray, shape (K,), optional
+        Starting free energies for pymbar's solver (thermodynamic integration of the rungs' mean energies
+        is within O(1) of the answer and saves most of the iterations).
+    """
+    E_n = np.asarray(E_n, dtype=np.float64)
+    N_k = np.asarray(N_k, dtype=np.int64)
+    beta_k = np.asarray(beta_k, dtype=np.float64)
+    if beta_k[0] != 0.0:
+        raise ValueError("the first rung must be beta = 0")
+    beta_t = 1.0 / np.asarray(T_t, dtype=np.float64)
+    u_kn = beta_k[:, None] * E_n[None, :]
+    mbar = _mbar(u_kn, N_k, f_k_init)
+    est = _curves(mbar, E_n, beta_t, n_spins)
+    Tc, edge = _peak(T_t, est[1])
+    rng = np.random.default_rng(seed)
+    starts = np.concatenate([[0], np.cumsum(N_k)[:-1]])
+    boots, tcs = [], []
+    for _ in range(n_bootstrap):
+        idx = np.concatenate([s + rng.integers(0, n, n) for s, n in zip(starts, N_k)])
+        m = _mbar(u_kn[:, idx], N_k, mbar.f_k)
+        b = _curves(m, E_n[idx], beta_t, n_spins)
+        boots.append(b)
+        tcs.append(_peak(T_t, b[1])[0])
+    err = np.std(np.asarray(boots), axis=0, ddof=1) if n_bootstrap > 1 else np.full((4, len(T_t)), np.nan)
+    curve = ThermoCurve(np.asarray(T_t, dtype=np.float64), est[0], err[0], est[1], err[1], est[2], err[2],
+                        est[3], err[3], Tc, float(np.std(tcs, ddof=1)) if n_bootstrap > 1 else math.nan, edge)
+    return curve, mbar
+
+
+def mbar_ln_g(mbar: MBAR, E_n: np.ndarray, n_spins: int, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ln g(E) per spin over the sampled energies, from the MBAR weights of the ``beta = 0`` rung.
+
+    At ``beta = 0`` every state is equally likely, so the probability of an energy bin is ``g(bin) / 2^N``.
+    Returns ``(E_b, ln_g_b)``: centres of the bins (``edges``, ascending) that hold samples, and ln g / N in
+    natural log (``sum g = 2^N`` times the weight those bins carry).
+    """
+    E_n = np.asarray(E_n, dtype=np.float64)
+    # log weights: at beta = 0 the low-energy samples weigh far less than 1e-308
+    log_w_n = np.asarray(mbar.Log_W_nk)[:, 0]  # rung 0 is beta = 0: u = 0 for every sample
+    b_n = np.digitize(E_n, edges) - 1
+    inside = (b_n >= 0) & (b_n < len(edges) - 1)
+    order = np.argsort(b_n[inside], kind="stable")
+    b_sorted, w_sorted = b_n[inside][order], log_w_n[inside][order]
+    bins, starts = np.unique(b_sorted, return_index=True)
+    ln_p_b = np.logaddexp.reduceat(w_sorted, starts)
+    centres = 0.5 * (edges[bins] + edges[bins + 1])
+    return centres, (n_spins * math.log(2.0) + ln_p_b) / n_spins
+
+
+def grid_edges(E_n: np.ndarray, bin_width: float) -> np.ndarray:
+    """Edges of bins of width ``bin_width`` centred on multiples of it, covering ``E_n``."""
+    lo = math.floor(float(np.min(E_n)) / bin_width - 0.5) + 0.5
+    hi = math.ceil(float(np.max(E_n)) / bin_width + 0.5) + 0.5
+    return np.arange(lo, hi + 0.5) * bin_width
