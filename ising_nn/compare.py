@@ -129,6 +129,13 @@ def findings(table: pd.DataFrame, survey: pd.DataFrame | None) -> list[str]:
         if np.isfinite(getattr(r, "T_equilibrated_trained", float("nan"))):
             eq = (f"; hot and cold starts agree down to T = {_fmt(r.T_equilibrated_trained)} (trained) and "
                   f"{_fmt(r.T_equilibrated_shuffled)} (shuffled), and C(T) is reported above those")
+            edge = [k for k in ("trained", "shuffled")
+                    if getattr(r, f"Tc_{k}") - 2 * getattr(r, f"Tc_err_{k}") <= getattr(r, f"T_equilibrated_{k}")]
+            if edge:
+                eq += (f"; for the {' and '.join(edge)} network the peak lies within two errors of that bound, "
+                       "so the maximum of C(T) may lie below it, where the chains are not equilibrated")
+        if "may lie below it" in eq:
+            hi = "which network's is higher is not resolved while a peak sits at the bound of its equilibrated range"
         out.append(
             f"{r.model}: the physical specific heat per spin peaks at T_c = {_fmt(r.Tc_trained)} ± "
             f"{_fmt(r.Tc_err_trained, 2)} (trained) and {_fmt(r.Tc_shuffled)} ± {_fmt(r.Tc_err_shuffled, 2)} "

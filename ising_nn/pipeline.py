@@ -349,7 +349,8 @@ def cached_dos(
         extra["thermo"] = _rel(thermo.path)
         if not reused:
             write_dos(dos, wl_path(path), {**extra, "ln_g": "Wang-Landau alone (windows from canonical states)"})
-        dos = hybrid_dos(read_dos(wl_path(path)), thermo.samples, thermo.E_coldest, thermo.sigma_coldest)
+        dos = hybrid_dos(read_dos(wl_path(path)), thermo.samples, thermo.E_coldest, thermo.sigma_coldest,
+                         thermo.curve)
         extra["wang_landau"] = _rel(wl_path(path))
     write_dos(dos, path, extra)
     ckpt.unlink(missing_ok=True)

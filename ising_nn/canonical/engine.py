@@ -35,6 +35,9 @@ SERIES = ("E", "m1", "v1", "m2", "v2")
 HOT, COLD = 0, 1
 #: Family-wise false-alarm rate of the hot/cold test over all rungs and both observables (Bonferroni).
 EQ_ALPHA = 0.01
+#: Pairs measured below MIN_ACCEPTANCE + REFINE_MARGIN over a tuning round get a rung between them: a round's
+#: acceptance is a count over ~50 attempts (standard deviation ~0.07), and production must stay above the minimum.
+REFINE_MARGIN = 0.1
 #: Rounds of re-placing the rungs from measured energy spreads after the pilot's placement (then insertions).
 TUNE_ROUNDS = 2
 
@@ -253,7 +256,7 @@ def _tune(c, st: _State, sweeps: int, device, seeds) -> _State:
             var = [rb_moments(st.beta_k, *(half[k][:, l] for k in ("m1", "v1", "m2", "v2")))[1] for l in (HOT, COLD)]
             new = place_ladder(st.beta_k, np.sqrt(np.maximum(var[0], var[1])), st.beta_k[-1])
         else:
-            new = refine_ladder(st.beta_k, acc, MIN_ACCEPTANCE + 0.05)
+            new = refine_ladder(st.beta_k, acc, MIN_ACCEPTANCE + REFINE_MARGIN)
             if len(new) == len(st.beta_k):
                 break
         spins = st.chains.spins()[st.slot_lk]  # (2, K, N) in rung order

@@ -17,16 +17,19 @@ from scipy.special import logsumexp
 
 from ..dosfile import DOS
 from ..errors import IsingNNError
-from .mbar import MBARSamples, mbar_ln_g, solve
+from .mbar import MBARSamples, ThermoCurve, mbar_ln_g, solve
 
-__all__ = ["hybrid_dos", "JOIN_SIGMAS"]
+__all__ = ["hybrid_dos", "JOIN_SIGMAS", "VALID_SIGMAS"]
 
 #: The join lies this many energy spreads below the coldest equilibrated rung's mean energy: above it MBAR's
 #: ln g covers every temperature that rung's samples weigh (its energy distribution is ~Gaussian).
-JOIN_SIGMAS = 2.5
+JOIN_SIGMAS = 2.0
+#: A temperature's thermodynamics come from MBAR's ln g alone once its mean energy lies this many spreads above
+#: the join (the Gaussian tail beyond holds under 1e-3 of the weight).
+VALID_SIGMAS = 3.1
 
 
-def hybrid_dos(wl: DOS, samples: MBARSamples, E_mean: float, sigma: float) -> DOS:
+def hybrid_dos(wl: DOS, samples: MBARSamples, E_mean: float, sigma: float, curve: ThermoCurve | None = None) -> DOS:
     """Join a Wang-Landau DOS and the canonical engine's MBAR ln g on the Wang-Landau bins.
 
     Parameters
@@ -37,8 +40,12 @@ def hybrid_dos(wl: DOS, samples: MBARSamples, E_mean: float, sigma: float) -> DO
         The canonical engine's MBAR samples and solution (:attr:`CanonicalResult.samples`).
     E_mean, sigma : float
         Mean total energy and energy standard deviation of the coldest equilibrated rung. Below
-        ``E_join = E_mean - JOIN_SIGMAS sigma`` Wang-Landau's ln g is used, shifted to match MBAR's on average
-        over ``[E_join, E_join + sigma]`` (at least the nearest bin).
+        ``E_join = E_mean - JOIN_SIGMAS sigma`` Wang-Landau's ln g is used, shifted so that both estimates put
+        the same number of states in ``[E_join, E_join + sigma]`` (at least one bin).
+    curve : ThermoCurve, optional
+        The engine's MBAR curve: gives ``T_valid``, the lowest temperature from which the canonical energy
+        distribution keeps above the join (its mean at least ``VALID_SIGMAS`` spreads above it), so that the
+        DOS's thermodynamics there come from MBAR's ln g alone. Just above the coldest equilibrated rung.
 
     Returns
     -------
@@ -59,10 +66,12 @@ def hybrid_dos(wl: DOS, samples: MBARSamples, E_mean: float, sigma: float) -> DO
     E_join = E_mean - JOIN_SIGMAS * sigma
     if not np.isfinite(mb).any() or E_join < float(np.min(E_b)):
         E_join = float(np.min(E_b))  # no samples that low: join at the lowest one
-    near = (E_k >= E_join) & (E_k <= E_join + max(sigma, w)) & np.isfinite(mb)
-    if not near.any():
-        raise IsingNNError(f"no bin with both estimates within {max(sigma, w):.4g} above the join energy {E_join:.6g}")
-    shift = float(np.mean(mb[near] - lng_k[near]))
+    near = (E_k >= E_join) & (E_k <= E_join + max(sigma, w))
+    if not (near & np.isfinite(mb)).any():
+        raise IsingNNError(f"no MBAR estimate within {max(sigma, w):.4g} above the join energy {E_join:.6g}")
+    # match the states the two estimates put in [E_join, E_join + sigma]: a sum over bins, not bin by bin,
+    # because in that tail most bins hold one sample or none and a single bin's ln g is mostly noise
+    shift = float(logsumexp(N * mb[near & np.isfinite(mb)]) - logsumexp(N * lng_k[near])) / N
     out = lng_k + shift
     use_mbar = (E_k >= E_join) & (E_k <= 0.0) & np.isfinite(mb)
     out[use_mbar] = mb[use_mbar]
@@ -77,4 +86,12 @@ def hybrid_dos(wl: DOS, samples: MBARSamples, E_mean: float, sigma: float) -> DO
                      "E > 0: mirrored, g(E) = g(-E)"),
         E_join=f"{E_join:.4f}", ln_g_join_shift=f"{shift * N:.4f}", mbar_bins=int(use_mbar.sum()),
     )
+    if curve is not None:
+        spread = curve.T_t * np.sqrt(N * curve.C_t)
+        ok = N * curve.U_t - E_join >= VALID_SIGMAS * spread
+        bad = np.flatnonzero(~ok)
+        if not ok[-1]:
+            header["T_valid"] = "none"
+        else:
+            header["T_valid"] = f"{curve.T_t[bad[-1] + 1] if bad.size else curve.T_t[0]:.4f}"
     return DOS(E_k, lng / N, N, header)
