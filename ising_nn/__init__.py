@@ -34,8 +34,19 @@ __all__ = [
     "QuenchResult",
     "mirror",
     "wang_landau",
+    "canonical_thermo",
+    "CanonicalResult",
     "save_spins",
     "load_spins",
     "first_blocks",
     "shuffle",
 ]
+
+
+def __getattr__(name):
+    # the canonical engine imports torch and pymbar (seconds): only when it is asked for
+    if name in ("canonical_thermo", "CanonicalResult"):
+        from . import canonical
+
+        return getattr(canonical, name)
+    raise AttributeError(f"module 'ising_nn' has no attribute {name!r}")

@@ -217,6 +217,21 @@ def _matches(path: Path, inputs: dict[str, str]) -> bool:
     return all(h.get(k) == v for k, v in inputs.items())
 
 
+def _checkpoint(out_dir, model, stem: str, inputs: dict[str, str]) -> Path:
+    """A sampler's checkpoint under ``out_dir/.checkpoints``, keyed by its inputs (created folder)."""
+    folder = Path(out_dir) / ".checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha1(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
+    return folder / f"{model_slug(model)}_{stem}_{digest}.npz"
+
+
+def _drop_checkpoint(ckpt: Path) -> None:
+    """Remove a finished run's checkpoint, and its folder if that leaves it empty."""
+    ckpt.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        ckpt.parent.rmdir()
+
+
 def _say(verbose: bool, msg: str) -> None:
     if verbose:
         print(msg, flush=True)
@@ -325,10 +340,7 @@ def cached_dos(
     if joined:
         thermo = cached_thermo(model, blocks=blocks, shuffle=shuffle, seed=seed, b=canonical, out_dir=out_dir,
                                force=force, verbose=verbose)
-    ckpt_dir = Path(out_dir) / ".checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha1(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
-    ckpt = ckpt_dir / f"{model_slug(model)}_{path.stem}_{digest}.npz"
+    ckpt = _checkpoint(out_dir, model, path.stem, inputs)
     _say(verbose, f"dos: computing {path} (Wang-Landau, {time_limit:g} s, {c.n_spins} spins)"
          + (" from its checkpoint" if ckpt.exists() else ""))
     t0 = time.perf_counter()
@@ -353,9 +365,7 @@ def cached_dos(
                          thermo.curve)
         extra["wang_landau"] = _rel(wl_path(path))
     write_dos(dos, path, extra)
-    ckpt.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # leave no empty folder behind
-        ckpt_dir.rmdir()
+    _drop_checkpoint(ckpt)
     return read_dos(path)
 
 
@@ -468,10 +478,7 @@ def cached_thermo(
     c, L, full = _load(model, blocks, shuffle, seed)
     q, saved = _quench_spins(model, c, blocks, shuffle, seed, b.quench_method, b.quench_seconds, out_dir, verbose)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ckpt_dir = Path(out_dir) / ".checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha1(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
-    ckpt = ckpt_dir / f"{model_slug(model)}_thermo_{path.stem}_{digest}.npz"
+    ckpt = _checkpoint(out_dir, model, f"thermo_{path.stem}", inputs)
     _say(verbose, f"thermo: computing {path} (canonical engine, {b.canonical_sweeps} sweeps, {c.n_spins} spins)"
          + (" from its checkpoint" if ckpt.exists() else ""))
     r = canonical_thermo(c, tmin=b.canonical_tmin, tmax=b.canonical_tmax, sweeps=b.canonical_sweeps, seed=seed,
@@ -486,9 +493,7 @@ def cached_thermo(
     header = {**r.header, "model": c.provenance.model, "model_blocks": L,
               "cold_start": _rel(q.spins_path or _spins_beside(q.path)), **inputs}
     write_thermo(r.curve, path, header)
-    ckpt.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        ckpt_dir.rmdir()
+    _drop_checkpoint(ckpt)
     return CachedThermo.read(path)
 
 
