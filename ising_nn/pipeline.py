@@ -6,6 +6,8 @@ Every result is a text file under ``dos/<model>/`` with readable names::
     dos/minilm/blocks3.dat            dos/minilm/blocks3_shuffled.dat
     dos/minilm/fraction0.2.dat        dos/minilm/fraction0.2_seed1.dat
     dos/minilm/quench/trained_anneal.dat    dos/minilm/quench/trained_anneal.npz (its spins)
+    dos/minilm/thermo/trained.dat           dos/minilm/thermo/trained.npz (canonical engine)
+    dos/minilm/trained_wl.dat               (Wang-Landau alone, beside a joined trained.dat)
 
 Each file's header records the inputs (``input.model``, ``input.blocks``, ``input.shuffle``, ``input.seed``,
 the sampler's parameters and ``input.cache_version``, the package's major.minor). A call whose inputs match
@@ -18,6 +20,10 @@ A Wang-Landau run starts its lowest windows from the state of the cached ground-
 inputs (``start_method``, by default the figures' anneal): its own greedy descents stop higher (on MiniLM
 E/N = -2.660 against the anneal's -2.697), and g(E) below them would be left unestimated. The search's spins
 are kept beside its summary (``.npz``, :mod:`ising_nn.spinsfile`).
+
+With a budget's ``canonical_sweeps`` (the figures' whole models), :func:`cached_thermo` runs the canonical
+engine first, the Wang-Landau windows start from its equilibrium states, and the DOS returned joins MBAR's ln g
+(where the chains are equilibrated) to Wang-Landau's below (:func:`ising_nn.canonical.hybrid_dos`).
 
 The seed seeds both the shuffle and the sampler. A model's whole depth (``blocks`` equal to its number of
 blocks) is the same file as ``blocks=None``.

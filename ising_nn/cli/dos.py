@@ -9,6 +9,7 @@ import sys
 from ..dosfile import write_dos
 from ..errors import IsingNNError
 from ..spinsfile import check_spins_match, load_spins
+from ._args import add_network_args
 
 __all__ = ["register", "run"]
 
@@ -59,9 +60,7 @@ def register(sub) -> None:
                     help="anneal for T seconds first (`quench --method anneal`, the same seed) and start from "
                          "its state, as --start-spins does; T comes on top of --time-limit (15-20 s suit MiniLM)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--blocks", type=int, metavar="K", help="keep only the first K blocks")
-    p.add_argument("--shuffle", type=float, default=0.0, metavar="F", help="shuffle a fraction F of couplings")
-    p.add_argument("--shuffle-seed", type=int, default=0, metavar="S", help="seed of the shuffle (default 0)")
+    add_network_args(p)
     p.set_defaults(func=run)
 
 

@@ -10,6 +10,7 @@ from ..errors import IsingNNError
 from ..load import DEFAULT_MODEL, load_couplings
 from ..quench import METHODS, QuenchResult, quench
 from ..spinsfile import save_spins
+from ._args import add_network_args
 
 __all__ = ["register", "run", "format_result"]
 
@@ -42,10 +43,7 @@ def register(sub) -> None:
                    help="stop after about T seconds (anneal, fast without --restarts: restarts until then)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--blocks", type=int, metavar="K", help="keep only the first K blocks")
-    p.add_argument("--shuffle", type=float, default=0.0, metavar="F",
-                   help="shuffle a fraction F in [0, 1] of the couplings, whole network pooled (default: 0)")
-    p.add_argument("--shuffle-seed", type=int, default=0, metavar="S", help="seed of the shuffle (default: 0)")
+    add_network_args(p)
     p.add_argument("--per-layer", action="store_true", help="shuffle within each matrix instead")
     p.add_argument("--save-spins", metavar="SPINS.npz",
                    help="also write the lowest configuration found (with its energy and provenance) for "
