@@ -9,16 +9,18 @@ export MPLBACKEND := Agg
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: all setup test test-slow lint bench bench-runs bench-canonical figures clean-figures help
+.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-paper figures clean-figures help
 
 all: figures
 
 help:
 	@echo "make figures   regenerate dos/ and plots/ from the notebooks (default: bundled MiniLM)"
 	@echo "make test      fast test suite (minutes)"
+	@echo "make test-gpu  the CUDA tests (skipped without a GPU)"
 	@echo "make test-slow full-size runs marked slow"
 	@echo "make bench     benchmarks; writes bench/RESULTS.md"
 	@echo "make bench-canonical  the canonical engine alone; writes bench/CANONICAL.md"
+	@echo "make bench-paper  cost per stage of paper-sized models built from their configurations; writes bench/PAPER.md"
 	@echo "make bench-runs  accuracy per second of runs of 16 spins against random spins; writes bench/RUNS.md"
 	@echo "make lint      ruff"
 
@@ -33,6 +35,9 @@ setup: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+test-gpu: $(STAMP)
+	$(PY) -m pytest -q -m gpu
+
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
@@ -45,11 +50,14 @@ bench: $(STAMP)
 bench-canonical: $(STAMP)
 	$(PY) -m bench.bench_canonical
 
+bench-paper: $(STAMP)
+	$(PY) -m bench.bench_paper
+
 bench-runs: $(STAMP)
 	$(PY) -m bench.bench_runs
 
 figures: $(STAMP)
-	$(PY) -m ising_nn.figures $(if $(MODELS),--models $(MODELS))
+	$(PY) -m ising_nn.paper.figures $(if $(MODELS),--models $(MODELS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 clean-figures:
 	rm -rf notebooks/_executed

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ising_nn._version import __version__
-from ising_nn.io import atomic_path
+from ising_nn.results.textfile import atomic_path
 
 OUT = Path(__file__).resolve().parent / "CANONICAL.md"
 
@@ -80,8 +80,8 @@ def thermo_run(c, cold) -> dict:
 
 def run() -> str:
     from bench.bench_scaling import measure
-    from ising_nn.load import load_couplings
-    from ising_nn.quench import quench
+    from ising_nn.model.load import load_couplings
+    from ising_nn.quench.search import quench
 
     c = load_couplings("minilm")
     wl = measure("minilm", sweeps=2.0)

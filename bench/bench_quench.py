@@ -24,8 +24,9 @@ import time
 
 import numpy as np
 
-from ising_nn.load import load_couplings
-from ising_nn.quench import quench
+from ising_nn.kernels.copies import bf16_copies, transposed
+from ising_nn.model.load import load_couplings
+from ising_nn.quench.search import quench
 
 __all__ = ["run"]
 
@@ -81,14 +82,14 @@ def run(repeats: int = 3, budget: float = 60.0, model: str = "minilm", fast_per_
     # one-time preparation of the copies the samplers read, on a fresh object (kernels compiled already)
     fresh = load_couplings(model)
     t = time.perf_counter()
-    fresh.bf16_buffers()
+    bf16_copies(fresh)
     t_prep16 = time.perf_counter() - t
     t = time.perf_counter()
-    fresh.transposed_buffer()
+    transposed(fresh)
     t_prepT = time.perf_counter() - t
     del fresh
-    c.bf16_buffers()
-    c.transposed_buffer()
+    bf16_copies(c)
+    transposed(c)
 
     # the authors' quench, each run followed by `fast` searches (8 restarts each, every restart's end on the
     # trace), so both see the same machine; times to reach are read off the traces afterwards
@@ -162,7 +163,7 @@ def run(repeats: int = 3, budget: float = 60.0, model: str = "minilm", fast_per_
         "Timings include everything a call does from the couplings in memory, with the copies the samplers "
         "read already built (numba kernels compiled beforehand): `fast` reads the bfloat16 copies of the "
         "couplings and of their transpose, `single` the float32 transpose. Each is built once "
-        "per network and kept with it (`Couplings.bf16_buffers()`, `Couplings.transposed_buffer()`): "
+        "per network and kept with it (`ising_nn.kernels.copies`): "
         f"measured here {1e3 * t_prep16:.0f} ms and {1e3 * t_prepT:.0f} ms. Counting that one-time "
         f"preparation in, `fast` reaches the authors' energy in {1e3 * (t_fast + t_prep16):.1f} ms "
         f"({t_auth / (t_fast + t_prep16):,.0f}x).",

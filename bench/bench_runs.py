@@ -37,9 +37,9 @@ from scipy import stats
 from bench.bench_wl import RUN_LENGTH, accuracy_network, errors
 from bench.run import machine
 from ising_nn._version import __version__
-from ising_nn.exact import rank_one_dos, rank_one_network, transfer_matrix_dos
-from ising_nn.io import atomic_path
-from ising_nn.wanglandau import wang_landau
+from ising_nn.results.textfile import atomic_path
+from ising_nn.testing.exact import rank_one_dos, rank_one_network, transfer_matrix_dos
+from ising_nn.wanglandau.run import wang_landau
 
 __all__ = ["Trial", "trials", "summarise", "main"]
 

@@ -20,7 +20,7 @@ import time
 import numba as nb
 import numpy as np
 
-from ising_nn.couplings import Couplings, Provenance
+from ising_nn.model.couplings import Couplings, Provenance
 
 __all__ = ["run", "measure", "SIZES"]
 
@@ -45,12 +45,12 @@ def random_network(blocks: int, width: int, seed: int = 0) -> Couplings:
 
 def measure(name: str, sweeps: float = 2.0) -> dict:
     """Set up and time ``sweeps`` sweeps per window for one size (run in a fresh process for the RSS)."""
-    from ising_nn._wl_kernels import I_ACC, I_ATT, wl_chunk
-    from ising_nn._wl_state import Arrays, setup_state
+    from ising_nn.wanglandau.kernels import wl_chunk
+    from ising_nn.wanglandau.state import Arrays, setup_state
 
     t0 = time.perf_counter()
     if SIZES[name] is None:
-        from ising_nn.load import load_couplings
+        from ising_nn.model.load import load_couplings
 
         c = load_couplings("minilm")
     else:
@@ -63,17 +63,17 @@ def measure(name: str, sweeps: float = 2.0) -> dict:
                      flatness=0.8, ln_f_final=1e-10, symmetric=True, margin=0.25, start_spins=None, restarts=2)
     t_setup = time.perf_counter() - t1
     W, N = st.n_windows, c.n_spins
-    wl_chunk(np.full(W, 1000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)  # compile/load
+    wl_chunk(np.full(W, 1000, np.int64), *st.kernel_args(), *a.args(), st.settings)  # compile/load
     walk = max(1, N // 2)  # walk into the windows first
-    wl_chunk(np.full(W, walk, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+    wl_chunk(np.full(W, walk, np.int64), *st.kernel_args(), *a.args(), st.settings)
     n = int(sweeps * N)
-    i0 = st.IST.copy()
+    i0 = st.walker_w.copy()
     t2, c2 = time.perf_counter(), time.process_time()
-    wl_chunk(np.full(W, n, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+    wl_chunk(np.full(W, n, np.int64), *st.kernel_args(), *a.args(), st.settings)
     dt, cpu = time.perf_counter() - t2, (time.process_time() - c2) / threads
-    att = int((st.IST[:, I_ATT] - i0[:, I_ATT]).sum())
-    acc = int((st.IST[:, I_ACC] - i0[:, I_ACC]).sum())
-    state = sum(x.nbytes for x in (st.S, st.Hf, st.LNG, st.HIST, st.VIS, st.CM))
+    att = int((st.walker_w["attempts"] - i0["attempts"]).sum())
+    acc = int((st.walker_w["accepted"] - i0["accepted"]).sum())
+    state = sum(x.nbytes for x in (st.spins_wi, st.h_wi, st.ln_g_b, st.hist_b, st.visited_b, st.counts_bd))
     copies = 3 if a.layout == "records" else 2  # the buffer, and the records (two copies) or one transposed copy
     return dict(name=name, n_spins=N, n_bonds=c.n_bonds, couplings_GB=copies * c.nbytes / 1e9, layout=a.layout,
                 state_MB=state / 1e6,
@@ -97,7 +97,7 @@ def run() -> str:
         "One process per size (peak RSS is its own); random N(0, 0.02^2) float32 couplings of the model's shapes "
         "except MiniLM (trained). Couplings memory counts the buffer and what the flips read: in the `auto` layout "
         "of `wang_landau`, spin records (two more copies) where they fit in a quarter of this machine's memory, "
-        "else one transposed copy (`ising_nn/_layout.py`; the same walk either way); a sweep is N "
+        "else one transposed copy (`ising_nn/kernels/layout.py`; the same walk either way); a sweep is N "
         "attempts of one walker, one window per thread in parallel (wall clock; CPU seconds of each thread in "
         "brackets: on a shared machine the difference is time the thread was not running).",
         "",

@@ -34,25 +34,20 @@ import numba as nb
 import numpy as np
 
 from bench.limits import Stream, run_time, write_limits
-from ising_nn._layout import _add_spin
-from ising_nn._prefetch import prefetch
-from ising_nn._wl_checkpoint import load_state
-from ising_nn._wl_kernels import (
-    I_ACC,
-    I_ATT,
-    I_READ,
+from ising_nn.kernels.layout import _add_spin
+from ising_nn.kernels.prefetch import prefetch
+from ising_nn.model.couplings import Couplings
+from ising_nn.testing.exact import bin_levels, transfer_matrix_dos
+from ising_nn.wanglandau.checkpoint import load_state
+from ising_nn.wanglandau.kernels import (
     MODE_FIELDS,
     MODE_IMMEDIATE,
     MODE_RECOMPUTE,
     MODE_RECOMPUTE_T,
-    Q_MODE,
-    Q_RUN,
     wl_chunk,
 )
-from ising_nn._wl_state import Arrays, setup_state
-from ising_nn.couplings import Couplings
-from ising_nn.exact import bin_levels, transfer_matrix_dos
-from ising_nn.wanglandau import wang_landau
+from ising_nn.wanglandau.run import wang_landau
+from ising_nn.wanglandau.state import Arrays, setup_state
 
 __all__ = ["run", "bandwidth", "minilm_speed", "accuracy", "accuracy_network", "errors", "minilm_dos"]
 
@@ -231,7 +226,8 @@ def flip_bandwidth(a, n: int = 2_000_000) -> dict:
 
 
 def _snapshot(st):
-    return {k: getattr(st, k).copy() for k in ("S", "Hf", "LNG", "HIST", "VIS", "CM", "RNG", "IST", "FST")}
+    names = ("spins_wi", "h_wi", "ln_g_b", "hist_b", "visited_b", "counts_bd", "rng_w", "walker_w")
+    return {k: getattr(st, k).copy() for k in names}
 
 
 def _restore(st, snap):
@@ -261,19 +257,19 @@ def _interleaved(st, snap, variants: dict, n: int, repeats: int = 5, probe=None)
             samples.append(probe())
         for label, (a, mode, run) in variants.items():
             _restore(st, snap)
-            st.iparams[Q_MODE] = mode
-            st.iparams[Q_RUN] = run
-            i0 = st.IST.sum(axis=0)
+            st.cfg["mode"] = mode
+            st.cfg["run_length"] = run
+            i0 = st.walker_w.copy()
             t, c = time.perf_counter(), time.process_time()
-            wl_chunk(np.full(W, n, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+            wl_chunk(np.full(W, n, np.int64), *st.kernel_args(), *a.args(), st.settings)
             dt = time.perf_counter() - t
-            att, read = (st.IST.sum(axis=0) - i0)[[I_ATT, I_READ]]
+            att, read = ((st.walker_w[f] - i0[f]).sum() for f in ("attempts", "couplings_read"))
             rates[label].append(att / dt)
             cpu_rates[label].append(att / ((time.process_time() - c) / threads))
             gbs[label].append(4.0 * read / dt / 1e9)
-            final[label] = (run, st.S.copy(), st.Hf.copy(), st.LNG.copy())
-    st.iparams[Q_MODE] = MODE_FIELDS
-    st.iparams[Q_RUN] = 1
+            final[label] = (run, st.spins_wi.copy(), st.h_wi.copy(), st.ln_g_b.copy())
+    st.cfg["mode"] = MODE_FIELDS
+    st.cfg["run_length"] = 1
     same = all(np.array_equal(x, y) for f in final.values() for g in final.values() if f[0] == g[0]
                for x, y in zip(f[1:], g[1:]))
     return dict(rates={k: float(np.median(v)) for k, v in rates.items()},
@@ -283,7 +279,7 @@ def _interleaved(st, snap, variants: dict, n: int, repeats: int = 5, probe=None)
 
 def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000) -> dict:
     """Attempts/s of our kernel and of the recompute baselines from one MiniLM state (see module docstring)."""
-    from ising_nn.load import load_couplings
+    from ising_nn.model.load import load_couplings
 
     c = load_couplings("minilm")
     a = Arrays.of(c, "records")  # ours; the authors' baselines read the rows (the same walk, tested)
@@ -294,24 +290,24 @@ def minilm_speed(warm: float = 15.0, n_base: int = 20_000, n_ours: int = 400_000
     W = st.n_windows
     t_end = time.perf_counter() + warm  # warm-up: windows walk into their ranges, ln g adapts
     while time.perf_counter() < t_end:
-        wl_chunk(np.full(W, 20_000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+        wl_chunk(np.full(W, 20_000, np.int64), *st.kernel_args(), *a.args(), st.settings)
     snap = _snapshot(st)
     res = {}
     for label, arrays, mode, n in (("ours", a, 0, n_base), ("authors", a_rows, MODE_RECOMPUTE, n_base),
                                    ("authors + transposed copy", a_rows, MODE_RECOMPUTE_T, n_base),
                                    ("ours, long run", a, 0, n_ours)):
         _restore(st, snap)
-        st.iparams[Q_MODE] = mode
-        i0 = st.IST.copy()
+        st.cfg["mode"] = mode
+        i0 = st.walker_w.copy()
         t, c0 = time.perf_counter(), time.process_time()
-        wl_chunk(np.full(W, n, np.int64), *st.kernel_args(), *arrays.args(), st.params, st.iparams)
+        wl_chunk(np.full(W, n, np.int64), *st.kernel_args(), *arrays.args(), st.settings)
         dt, cpu = time.perf_counter() - t, (time.process_time() - c0) / threads
-        att = int((st.IST[:, I_ATT] - i0[:, I_ATT]).sum())
-        acc = int((st.IST[:, I_ACC] - i0[:, I_ACC]).sum())
-        read = int((st.IST[:, I_READ] - i0[:, I_READ]).sum())
+        att = int((st.walker_w["attempts"] - i0["attempts"]).sum())
+        acc = int((st.walker_w["accepted"] - i0["accepted"]).sum())
+        read = int((st.walker_w["couplings_read"] - i0["couplings_read"]).sum())
         res[label] = dict(seconds=dt, cpu=cpu, attempts=att, rate=att / dt, cpu_rate=att / cpu, acceptance=acc / att,
                           bytes=4 * read,
-                          spins=st.S.copy() if n == n_base else None)
+                          spins=st.spins_wi.copy() if n == n_base else None)
     variants = {"records, deferred": (a, MODE_FIELDS, 1),
                 "records, immediate": (a, MODE_IMMEDIATE, 1),
                 "rows, deferred": (a_rows, MODE_FIELDS, 1),
@@ -368,7 +364,7 @@ def accuracy(seconds: float = 60.0, seed: int = 0, checkpoint=None, run_length: 
     out = dict(n_spins=c.n_spins, levels=int(exact.E.size), seconds=wall, header=d.header)
     runs = {"tm": d}
     if checkpoint is not None:  # the same run through the other estimator
-        from ising_nn._wl_join import estimate
+        from ising_nn.wanglandau.join import estimate
 
         e = estimate(load_state(checkpoint, c), c.n_spins, "wl")
         runs["wl"] = e
@@ -390,7 +386,7 @@ def errors(exact, d, spacing: float) -> tuple[np.ndarray, int]:
 def minilm_dos(seconds: float = 60.0, seeds=(0, 1)) -> dict:
     """MiniLM DOS under a time limit, twice (two seeds): the seed-to-seed spread (a lower bound on the error);
     and once more in runs of :data:`RUN_LENGTH` spins (seed 0), under ``"runs"``."""
-    from ising_nn.load import load_couplings
+    from ising_nn.model.load import load_couplings
 
     c = load_couplings("minilm")
     runs = [wang_landau(c, time_limit=seconds, seed=s, progress=False) for s in seeds]
@@ -472,7 +468,7 @@ def run(accuracy_seconds: float = 60.0, minilm_seconds: float = 60.0) -> str:
         "",
         "Deferred: an accepted flip's field update is applied when the next flip is accepted, its rows prefetched "
         "piece by piece over the attempts meanwhile. Records: each spin's two rows of couplings stored together, "
-        "so a flip reads one contiguous block instead of two (`ising_nn/_layout.py`).",
+        "so a flip reads one contiguous block instead of two (`ising_nn/kernels/layout.py`).",
         "",
         f"Memory read bandwidth (numba float32 sum over 512 MiB, {bw['n']} runs before and after the speed runs): "
         f"one thread median {bw['one thread']:.1f} GB/s, best {bw['one thread best']:.1f}; all threads median "

@@ -26,7 +26,7 @@ class Stream:
 
 @dataclass(frozen=True)
 class RunTime:
-    """Seconds of one time-limited run by stage (see :class:`ising_nn._wl_join.Timing`)."""
+    """Seconds of one time-limited run by stage (see :class:`ising_nn.wanglandau.join.Timing`)."""
 
     label: str
     setup: float
@@ -50,7 +50,7 @@ def fig_limits(streams: list[Stream], best: float, median: float, runs: list[Run
     """The two panels (a matplotlib Figure); ``best`` and ``median`` are the read bandwidth in GB/s."""
     import matplotlib.pyplot as plt
 
-    from ising_nn.plotting import set_style
+    from ising_nn.paper.plotting import set_style
 
     set_style()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.2), width_ratios=[1.6, 1])
@@ -89,6 +89,6 @@ def fig_limits(streams: list[Stream], best: float, median: float, runs: list[Run
 def write_limits(streams: list[Stream], best: float, median: float, runs: list[RunTime], title: str = "",
                  path: Path = PNG) -> Path:
     """Draw :func:`fig_limits` and write it atomically to ``path``."""
-    from ising_nn.plotting import savefig
+    from ising_nn.paper.plotting import savefig
 
     return savefig(fig_limits(streams, best, median, runs, title), path)

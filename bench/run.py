@@ -21,7 +21,7 @@ import numba
 import numpy as np
 
 from ising_nn._version import __version__
-from ising_nn.io import atomic_path
+from ising_nn.results.textfile import atomic_path
 
 __all__ = ["main", "machine"]
 

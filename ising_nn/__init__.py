@@ -4,16 +4,16 @@ Neurons are spins, weights are couplings, layer after layer; the package builds 
 network, samples its density of states and ground states, and computes its thermodynamics.
 """
 
-from ._version import __version__
-from .couplings import Couplings, Provenance, WeightStats
-from .dosfile import DOS, read_dos, write_dos
-from .errors import IsingNNError
-from .io import load_authors_folder, load_npz, save_authors_folder, save_npz
-from .load import describe, load_couplings
-from .quench import QuenchResult, mirror, quench
-from .spinsfile import load_spins, save_spins
-from .transforms import first_blocks, shuffle
-from .wanglandau import wang_landau
+from ising_nn._version import __version__
+from ising_nn.errors import IsingNNError
+from ising_nn.model.couplings import Couplings, Provenance, WeightStats
+from ising_nn.model.files import load_authors_folder, load_npz, save_authors_folder, save_npz
+from ising_nn.model.load import describe, load_couplings
+from ising_nn.model.transforms import first_blocks, shuffle
+from ising_nn.quench.search import QuenchResult, mirror, quench
+from ising_nn.results.dos import DOS, read_dos, write_dos
+from ising_nn.results.spins import load_spins, save_spins
+from ising_nn.wanglandau.run import wang_landau
 
 __all__ = [
     "__version__",
@@ -36,6 +36,7 @@ __all__ = [
     "wang_landau",
     "canonical_thermo",
     "CanonicalResult",
+    "analyze",
     "save_spins",
     "load_spins",
     "first_blocks",
@@ -46,7 +47,11 @@ __all__ = [
 def __getattr__(name):
     # the canonical engine imports torch and pymbar (seconds): only when it is asked for
     if name in ("canonical_thermo", "CanonicalResult"):
-        from . import canonical
+        from ising_nn import canonical
 
         return getattr(canonical, name)
+    if name == "analyze":  # pandas and Dask: only when asked for
+        from ising_nn.paper.analyze import analyze
+
+        return analyze
     raise AttributeError(f"module 'ising_nn' has no attribute {name!r}")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from bench.limits import RunTime, Stream, fig_limits, run_time, write_limits
-from ising_nn.couplings import Couplings
-from ising_nn.wanglandau import wang_landau
+from ising_nn.model.couplings import Couplings
+from ising_nn.wanglandau.run import wang_landau
 
 
 @pytest.fixture(scope="module")

@@ -42,10 +42,10 @@ from ising_nn.canonical.estimators import N_BLOCKS
 from ising_nn.canonical.exchange import exchange
 from ising_nn.canonical.ladder import MIN_ACCEPTANCE, refine_ladder
 from ising_nn.canonical.mbar import ThermoCurve
-from ising_nn.canonical.thermofile import COLUMNS
-from ising_nn.couplings import Couplings
 from ising_nn.errors import IsingNNError
-from ising_nn.exact import enumerate_energies, transfer_matrix_dos
+from ising_nn.model.couplings import Couplings
+from ising_nn.results.thermo import COLUMNS
+from ising_nn.testing.exact import enumerate_energies, transfer_matrix_dos
 
 #: Standard errors allowed between an estimate and the exact value.
 Z = 4.0
@@ -576,7 +576,7 @@ def test_gaussian_centre_of_ln_g_of_a_wide_network(wide):
 
 @pytest.fixture(scope="module")
 def minilm_run():
-    from ising_nn.load import load_couplings
+    from ising_nn.model.load import load_couplings
 
     c = load_couplings("minilm")
     # at T >= 150 the next order of the series is 5e-4 of U and 1.5e-3 of C, below the errors of 80 sweeps
@@ -685,6 +685,7 @@ def test_resuming_closes_the_checkpoint_file(small, tmp_path, monkeypatch):
     assert not still_open
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_agrees_with_cpu(small):
     c, _ = small
@@ -710,10 +711,10 @@ def test_cuda_agrees_with_cpu(small):
         (dict(tmax=float("inf")), "tmax must be a positive temperature"),
         (dict(sweeps=79), "sweeps must be an integer of at least 80"),
         (dict(sweeps=100.0), "sweeps must be an integer of at least 80"),
-        (dict(burn_in=-1), "burn_in must be a non-negative integer"),
-        (dict(time_limit=0), "time limit must be positive"),
-        (dict(seed=-1), "seed must be a non-negative integer"),
-        (dict(points=2), "points must be an integer of at least 3"),
+        (dict(burn_in=-1), "burn_in must be an integer >= 0"),
+        (dict(time_limit=0), "time limit must be a positive number of seconds"),
+        (dict(seed=-1), "seed must be an integer >= 0"),
+        (dict(points=2), "points must be an integer >= 3"),
         (dict(device="tpu"), "unknown device"),
         (dict(cold_spins=np.ones(15, np.int8)), r"cold_spins must be 16 values .* shape \(15,\)"),
         (dict(cold_spins=np.ones((1, 16), np.int8)), r"cold_spins must be 16 values"),
@@ -739,6 +740,7 @@ def test_other_unavailable_device_is_refused(small):
         canonical_thermo(small[0], **{**QUICK_KW, "device": "mps"})
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_device_beyond_the_count_is_refused(small):
     with pytest.raises(IsingNNError, match="cuda"):

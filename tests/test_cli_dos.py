@@ -5,9 +5,10 @@ import pytest
 from scipy.special import logsumexp
 
 from ising_nn.cli import main
-from ising_nn.couplings import Couplings
-from ising_nn.dosfile import read_dos
-from ising_nn.io import read_header, save_npz
+from ising_nn.model.couplings import Couplings
+from ising_nn.model.files import save_npz
+from ising_nn.results.dos import read_dos
+from ising_nn.results.textfile import read_header
 
 REQUIRED = ("model", "n_spins", "n_bonds", "bin_width", "seed", "method", "sweeps", "version", "ln_f_final",
             "time", "stop_reason", "symmetry_error")
@@ -79,7 +80,7 @@ def test_dos_bad_input_exits_2(npz, tmp_path, extra, capsys):
 def test_dos_missing_input_and_bad_output_folder(npz, tmp_path, capsys):
     path, _ = npz
     assert main(["dos", str(tmp_path / "nope.npz"), "-o", str(tmp_path / "d.dat")]) == 2
-    assert main(["dos", path, "-o", str(tmp_path / "no" / "d.dat"), "--bins", "20", "--max-sweeps", "100",
+    assert main(["dos", path, "-o", str(tmp_path / "no" / "d.dat"), "--bins", "20", "--sweeps", "100",
                  "--no-progress"]) == 2
     with pytest.raises(SystemExit) as e:  # argparse: mutually exclusive options
         main(["dos", path, "-o", "x.dat", "--bins", "3", "--bin-width", "1"])

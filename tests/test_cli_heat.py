@@ -8,9 +8,9 @@ from scipy.optimize import brentq
 from scipy.special import gammaln
 
 from ising_nn.cli import main
-from ising_nn.dosfile import DOS, write_dos
-from ising_nn.io import read_header
-from ising_nn.paths import paper_data_dir
+from ising_nn.paper.paths import paper_data_dir
+from ising_nn.results.dos import DOS, write_dos
+from ising_nn.results.textfile import read_header
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from ising_nn import Couplings, Provenance, save_npz
 from ising_nn.cli import main
-from ising_nn.quench import quench
+from ising_nn.quench.search import quench
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,8 @@ def _run(capsys, *argv):
 
 def test_text_output(npz, capsys):
     path, c = npz
-    rc, out, err = _run(capsys, "quench", path, "--method", "layer", "--restarts", "4", "--seed", "3")
+    rc, out, err = _run(capsys, "quench", path, "--method", "layer", "--restarts", "4", "--seed", "3",
+                        "--no-progress")
     assert rc == 0 and err == ""
     lines = out.splitlines()
     assert len(lines) == 2 and lines[0].startswith("E = ") and "E/N = " in lines[0]
@@ -50,7 +51,7 @@ def test_text_output(npz, capsys):
 )
 def test_json_matches_library(npz, capsys, method, extra):
     path, c = npz
-    rc, out, err = _run(capsys, "quench", path, "--method", method, "--seed", "2", "--json", *extra)
+    rc, out, err = _run(capsys, "quench", path, "--method", method, "--seed", "2", "--json", "--no-progress", *extra)
     assert rc == 0 and err == ""
     d = json.loads(out)  # exactly one JSON object
     for key in ("energy", "energy_per_spin", "n_spins", "seconds", "method", "seed", "width", "model"):
@@ -118,3 +119,10 @@ def test_console_no_traceback(tmp_path):
     p = subprocess.run([sys.executable, "-m", "ising_nn", "quench", str(bad), "--method", "layer"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_old_progress_flag_is_accepted_with_a_deprecation_line(npz, capsys):
+    path, _ = npz
+    rc, out, err = _run(capsys, "quench", path, "--method", "layer", "--progress", "--json")
+    assert rc == 0 and json.loads(out)["method"] == "layer"
+    assert "--progress is deprecated" in err

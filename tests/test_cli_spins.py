@@ -9,11 +9,11 @@ import json
 import numpy as np
 import pytest
 
-import ising_nn.wanglandau as wl
+import ising_nn.wanglandau.run as wl
 from ising_nn import Couplings, Provenance, save_npz
 from ising_nn.cli import main
-from ising_nn.io import read_header
-from ising_nn.spinsfile import load_spins, save_spins
+from ising_nn.results.spins import load_spins, save_spins
+from ising_nn.results.textfile import read_header
 
 
 @pytest.fixture()
@@ -51,7 +51,7 @@ def test_quench_saves_its_state_and_dos_starts_from_it(npz, tmp_path, capsys, mo
 
     monkeypatch.setattr(wl, "wang_landau", spy)
     d = tmp_path / "d.dat"
-    assert main(["dos", path, "-o", str(d), "--bins", "20", "--max-sweeps", "2000", "--start-spins", sp,
+    assert main(["dos", path, "-o", str(d), "--bins", "20", "--sweeps", "2000", "--start-spins", sp,
                  "--no-progress"]) == 0
     np.testing.assert_array_equal(seen["start"], saved.spins)
     h = read_header(d)
@@ -65,7 +65,7 @@ def test_resume_keeps_the_checkpoint_range(npz, tmp_path, capsys):
     sp = _saved(tmp_path, path)
     d = tmp_path / "d.dat"
     args = ["dos", path, "-o", str(d), "--bins", "20", "--start-spins", sp, "--no-progress", "--resume",
-            "--max-sweeps"]
+            "--sweeps"]
     assert main([*args, "1000"]) == 0
     assert read_header(d)["start_spins"] == sp
     capsys.readouterr()
@@ -80,7 +80,7 @@ def test_spins_of_other_couplings_are_refused(npz, tmp_path, capsys):
     sp = _saved(tmp_path, path)
     capsys.readouterr()
     d = tmp_path / "d.dat"
-    base = ["dos", path, "-o", str(d), "--bins", "20", "--max-sweeps", "100", "--no-progress", "--start-spins"]
+    base = ["dos", path, "-o", str(d), "--bins", "20", "--sweeps", "100", "--no-progress", "--start-spins"]
     assert main([*base, sp, "--shuffle", "1", "--shuffle-seed", "3"]) == 2  # same N, other couplings
     assert "other couplings" in capsys.readouterr().err
     assert main([*base, sp, "--blocks", "1"]) == 2  # fewer spins
@@ -117,7 +117,7 @@ def test_save_spins_checks_its_input(npz, tmp_path):
 def test_start_anneal_anneals_then_starts_from_that_state(npz, tmp_path, capsys, monkeypatch):
     """``--start-anneal T``: one command for quench --save-spins then dos --start-spins, with the same seed."""
     path, c = npz
-    qm = importlib.import_module("ising_nn.quench")  # the module (the package exports a function by its name)
+    qm = importlib.import_module("ising_nn.quench.search")  # the module (the package exports a function by its name)
 
     seen = {}
     real_q, real_wl = qm.quench, wl.wang_landau
@@ -136,7 +136,7 @@ def test_start_anneal_anneals_then_starts_from_that_state(npz, tmp_path, capsys,
     monkeypatch.setattr(qm, "quench", spy_q)
     monkeypatch.setattr(wl, "wang_landau", spy_wl)
     d = tmp_path / "d.dat"
-    assert main(["dos", path, "-o", str(d), "--bins", "20", "--max-sweeps", "2000", "--seed", "5",
+    assert main(["dos", path, "-o", str(d), "--bins", "20", "--sweeps", "2000", "--seed", "5",
                  "--start-anneal", "0.3", "--no-progress"]) == 0
     assert "--start-anneal: E = " in capsys.readouterr().err
     assert (seen["method"], seen["seed"], seen["time_limit"]) == ("anneal", 5, 0.3)
@@ -150,7 +150,7 @@ def test_start_anneal_anneals_then_starts_from_that_state(npz, tmp_path, capsys,
 def test_start_anneal_bad_input_exits_2(npz, tmp_path, capsys):
     path, _ = npz
     d = tmp_path / "d.dat"
-    base = ["dos", path, "-o", str(d), "--bins", "20", "--max-sweeps", "100", "--no-progress"]
+    base = ["dos", path, "-o", str(d), "--bins", "20", "--sweeps", "100", "--no-progress"]
     assert main([*base, "--start-anneal", "0"]) == 2
     assert "--start-anneal must be a positive number of seconds" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:  # argparse: one start or the other

@@ -12,13 +12,14 @@ import pytest
 import torch
 
 from ising_nn.canonical import canonical_thermo, read_thermo
-from ising_nn.canonical.thermofile import COLUMNS
 from ising_nn.cli import main
-from ising_nn.couplings import Couplings
-from ising_nn.io import read_header, save_npz
-from ising_nn.load import load_couplings
-from ising_nn.quench import quench
-from ising_nn.spinsfile import save_spins
+from ising_nn.model.couplings import Couplings
+from ising_nn.model.files import save_npz
+from ising_nn.model.load import load_couplings
+from ising_nn.quench.search import quench
+from ising_nn.results.spins import save_spins
+from ising_nn.results.textfile import read_header
+from ising_nn.results.thermo import COLUMNS
 
 REQUIRED = ("model", "command", "n_spins", "n_bonds", "tmin", "tmax", "sweeps", "production_sweeps", "burn_in",
             "seed", "device", "method", "version", "stop_reason", "T_c", "T_c_err", "T_c_at_edge",

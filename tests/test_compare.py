@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ising_nn.compare import _tc_test, findings, tc_welch
-from ising_nn.thermo import tc_estimate
+from ising_nn.paper.compare import _tc_test, findings, tc_welch
+from ising_nn.thermo.from_dos import tc_estimate
 
 
 def _row(tc_trained, tc_shuffled, method=None):
@@ -57,6 +57,6 @@ def test_single_estimates_use_a_normal_test_on_their_errors():
 
 
 def _est(tc, err):
-    from ising_nn.thermo import TcEstimate
+    from ising_nn.thermo.from_dos import TcEstimate
 
     return TcEstimate(tc, err, float("nan"), (tc,), method="canonical MBAR, bootstrap")

@@ -19,7 +19,7 @@ from ising_nn import (
     save_npz,
     shuffle,
 )
-from ising_nn.io import atomic_path, format_header, read_header
+from ising_nn.results.textfile import atomic_path, format_header, read_header
 
 U32 = float(np.finfo(np.float32).eps) / 2  # unit roundoff of float32
 

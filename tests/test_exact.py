@@ -1,12 +1,12 @@
-"""Exact densities of states (ising_nn.exact): enumeration, transfer matrix and chains agree."""
+"""Exact densities of states (ising_nn.testing.exact): enumeration, transfer matrix and chains agree."""
 
 import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from ising_nn.couplings import Couplings
 from ising_nn.errors import IsingNNError
-from ising_nn.exact import (
+from ising_nn.model.couplings import Couplings
+from ising_nn.testing.exact import (
     bin_levels,
     chain_dos,
     enumerate_dos,

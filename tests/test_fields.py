@@ -1,10 +1,10 @@
-"""Local-field kernels (ising_nn._fields) against fresh float64 recomputation."""
+"""Local-field kernels (ising_nn.kernels.fields) against fresh float64 recomputation."""
 
 import numba as nb
 import numpy as np
 import pytest
 
-from ising_nn._fields import (
+from ising_nn.kernels.fields import (
     energy_direct,
     energy_from_fields,
     flip_global,
@@ -14,8 +14,8 @@ from ising_nn._fields import (
     layer_of,
     transpose_buffer,
 )
-from ising_nn.couplings import Couplings
-from ising_nn.reference import ref_energy, ref_fields, ref_flip
+from ising_nn.model.couplings import Couplings
+from ising_nn.testing.reference import ref_energy, ref_fields, ref_flip
 
 
 def _net(sizes, seed=0, scale=1.0):

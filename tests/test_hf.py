@@ -13,7 +13,7 @@ from _hf_models import FAMILIES, build, load, make_model, reference_matrices
 from safetensors.numpy import load_file, save_file
 
 from ising_nn import IsingNNError
-from ising_nn.hf import (
+from ising_nn.model.hf import (
     SUPPORTED,
     counts_from_config,
     couplings_from_model,

@@ -13,12 +13,12 @@ from scipy.special import logsumexp
 from ising_nn.canonical import MBARSamples, canonical_thermo, hybrid_dos
 from ising_nn.canonical.hybrid import JOIN_SIGMAS
 from ising_nn.canonical.mbar import mbar_ln_g, solve
-from ising_nn.couplings import Couplings
-from ising_nn.dosfile import DOS
 from ising_nn.errors import IsingNNError
-from ising_nn.exact import bin_levels, enumerate_dos, enumerate_energies
-from ising_nn.thermo import thermodynamics
-from ising_nn.wanglandau import wang_landau
+from ising_nn.model.couplings import Couplings
+from ising_nn.results.dos import DOS
+from ising_nn.testing.exact import bin_levels, enumerate_dos, enumerate_energies
+from ising_nn.thermo.from_dos import thermodynamics
+from ising_nn.wanglandau.run import wang_landau
 
 
 def _net(sizes, seed=0):

@@ -1,18 +1,25 @@
-"""The two layouts of the couplings the Wang-Landau flips read (ising_nn._layout): same numbers, same walk."""
+"""The two layouts of the couplings the Wang-Landau flips read (ising_nn.kernels.layout): same numbers, same walk."""
 
 import numpy as np
 import pytest
 
-from ising_nn import _layout
-from ising_nn._layout import build_records, choose_layout, flip_layout, read_positions, row_table, spin_starts
-from ising_nn._wl_kernels import I_ACC, I_READ, MODE_IMMEDIATE, MODE_RECOMPUTE, MODE_RECOMPUTE_T, Q_MODE, wl_chunk
-from ising_nn._wl_state import Arrays, setup_state
-from ising_nn.couplings import Couplings
 from ising_nn.errors import IsingNNError
-from ising_nn.reference import ref_fields, ref_flip
-from ising_nn.wanglandau import wang_landau
+from ising_nn.kernels import layout as _layout
+from ising_nn.kernels.copies import transposed
+from ising_nn.kernels.layout import build_records, choose_layout, flip_layout, read_positions, row_table, spin_starts
+from ising_nn.model.couplings import Couplings
+from ising_nn.testing.reference import ref_fields, ref_flip
+from ising_nn.wanglandau.kernels import (
+    MODE_IMMEDIATE,
+    MODE_RECOMPUTE,
+    MODE_RECOMPUTE_T,
+    WALKER,
+    wl_chunk,
+)
+from ising_nn.wanglandau.run import wang_landau
+from ising_nn.wanglandau.state import Arrays, setup_state
 
-STATE = ("S", "Hf", "LNG", "HIST", "VIS", "CM", "RNG", "IST", "FST")
+STATE = ("spins_wi", "h_wi", "ln_g_b", "hist_b", "visited_b", "counts_bd", "rng_w", "walker_w")
 
 
 def _net(sizes, seed=0):
@@ -41,7 +48,7 @@ def test_both_layouts_hold_every_spins_rows(sizes):
     assert R.size == 2 * c.n_bonds and R.dtype == np.float32
     up_R, dn_R = spin_starts(table, so)
     up_s, dn_s = spin_starts(row_table(sz, bo), so)
-    T = c.transposed_buffer()
+    T = transposed(c)
     for g, (down, up) in enumerate(_expected_rows(c)):
         np.testing.assert_array_equal(R[dn_R[g] : dn_R[g] + down.size], down)
         np.testing.assert_array_equal(R[up_R[g] : up_R[g] + up.size], up)
@@ -94,10 +101,10 @@ def test_the_walk_is_the_same_bit_for_bit_in_both_layouts(mode):
     for layout in ("rows", "records"):
         a = Arrays.of(c, layout)
         st = setup_state(c, a, **kw)
-        st.iparams[Q_MODE] = mode
-        wl_chunk(np.full(st.n_windows, 40_000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+        st.cfg["mode"] = mode
+        wl_chunk(np.full(st.n_windows, 40_000, np.int64), *st.kernel_args(), *a.args(), st.settings)
         runs.append(st)
-    assert runs[0].IST[:, I_ACC].sum() > 20_000  # many accepted flips
+    assert runs[0].walker_w["accepted"].sum() > 20_000  # many accepted flips
     for name in STATE:
         np.testing.assert_array_equal(getattr(runs[0], name), getattr(runs[1], name), err_msg=name)
 
@@ -113,14 +120,14 @@ def test_the_authors_strided_baseline_reads_the_rows_layout():
     runs = []
     for mode in (0, MODE_RECOMPUTE, MODE_RECOMPUTE_T):
         st = setup_state(c, a, **kw)
-        st.iparams[Q_MODE] = mode
-        wl_chunk(np.full(st.n_windows, 20_000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+        st.cfg["mode"] = mode
+        wl_chunk(np.full(st.n_windows, 20_000, np.int64), *st.kernel_args(), *a.args(), st.settings)
         runs.append(st)
-    keep = np.arange(runs[0].IST.shape[1]) != I_READ  # (bytes read are counted per attempt when recomputing)
+    keep = [f for f in WALKER.names if f != "couplings_read"]  # (counted per attempt when recomputing)
     for other in runs[1:]:
-        for name in ("S", "LNG", "HIST", "VIS", "CM", "RNG", "FST"):  # (recomputing leaves Hf untouched)
+        for name in ("spins_wi", "ln_g_b", "hist_b", "visited_b", "counts_bd", "rng_w"):  # (h_wi: untouched)
             np.testing.assert_array_equal(getattr(runs[0], name), getattr(other, name), err_msg=name)
-        np.testing.assert_array_equal(runs[0].IST[:, keep], other.IST[:, keep])
+        np.testing.assert_array_equal(runs[0].walker_w[keep], other.walker_w[keep])
 
 
 def test_wang_landau_gives_the_same_dos_in_both_layouts():

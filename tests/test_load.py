@@ -10,9 +10,9 @@ import pytest
 from _hf_models import build, make_model
 
 from ising_nn import Couplings, IsingNNError, Provenance, save_authors_folder, save_npz
-from ising_nn import load as load_mod
-from ising_nn.hf import couplings_from_model
-from ising_nn.load import ALIASES, ModelInfo, compact_sizes, describe, load_couplings, resolve_hub_name
+from ising_nn.model import load as load_mod
+from ising_nn.model.hf import couplings_from_model
+from ising_nn.model.load import ALIASES, ModelInfo, compact_sizes, describe, load_couplings, resolve_hub_name
 
 
 @pytest.fixture(scope="module")

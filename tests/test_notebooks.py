@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ising_nn.dosfile import read_dos
-from ising_nn.figures import ORDER, run_figures
-from ising_nn.paths import NOTEBOOKS_DIR, paper_data_dir
-from ising_nn.pipeline import QuenchSummary
+from ising_nn.paper import QuenchSummary
+from ising_nn.paper.figures import ORDER, run_figures
+from ising_nn.paper.paths import NOTEBOOKS_DIR, paper_data_dir
+from ising_nn.results.dos import read_dos
 
 pytestmark = pytest.mark.notebooks
 
 PRESENT = [n for n in ORDER if (NOTEBOOKS_DIR / f"{n}.ipynb").is_file()]
-MINE = ("dos", "heat", "blocks", "overview")
+MINE = ("dos", "heat", "blocks", "overview", "analyze")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -142,3 +142,13 @@ def test_quality_notebooks_wrote_figures(run):
     for name in set(PRESENT) - set(MINE):
         assert runs[name].status == "ok"
     assert len(list((root / "plots").glob("*.png"))) > 3
+
+
+def test_analyze(run):
+    """The report of the cached smoke results: both widths, the trained one wider, one row per model."""
+    root, _ = run
+    _png(root / "plots" / "analyze_minilm.png")
+    df = pd.read_csv(root / "plots" / "analyze_minilm.csv")
+    assert list(df.model) == ["minilm"] and df.n_spins[0] == 16512
+    assert df.W_per_spin_trained[0] > df.W_per_spin_shuffled[0] > 0
+    assert len(df.W_per_spin_blocks_trained[0].split()) == 6

@@ -8,12 +8,10 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-import ising_nn.wanglandau as wl_module
+import ising_nn.wanglandau.run as wl_module
 from ising_nn import Couplings, Provenance, save_npz
-from ising_nn.dosfile import DOS
 from ising_nn.errors import IsingNNError
-from ising_nn.io import read_header
-from ising_nn.pipeline import (
+from ising_nn.paper import (
     QuenchSummary,
     budget,
     cached_dos,
@@ -24,11 +22,13 @@ from ising_nn.pipeline import (
     quench_path,
     quench_spins_path,
 )
-from ising_nn.spinsfile import load_spins
+from ising_nn.results.dos import DOS
+from ising_nn.results.spins import load_spins
+from ising_nn.results.textfile import read_header
 
 # Start states from the layer-parallel descent: quick, where the start is not what a test is about (the
-# default, a 10 s anneal, runs its whole time limit even on a tiny model).
-FAST = {"start_method": "layer", "start_seconds": None}
+# default is an anneal of 64 restarts).
+FAST = {"start_method": "layer", "start_restarts": None}
 
 
 def _model(tmp_path, sizes, blocks, seed=0, name="tiny"):
@@ -82,38 +82,38 @@ def test_names(tmp_path):
 
 def test_reuse_and_recompute(two_blocks, tmp_path, fake_wl):
     out = tmp_path / "dos"
-    a = cached_dos(str(two_blocks), time_limit=5, out_dir=out, verbose=False, **FAST)
+    a = cached_dos(str(two_blocks), sweeps=5, out_dir=out, verbose=False, **FAST)
     path = out / "tiny" / "trained.dat"
     h = read_header(path)
-    assert h["input.model"] == two_blocks.resolve().as_posix() and h["input.time_limit"] == "5"
+    assert h["input.model"] == two_blocks.resolve().as_posix() and h["input.sweeps"] == "5"
     assert h["input.shuffle"] == "0.0" and h["input.blocks"] == "None" and h["model_blocks"] == "2"
     assert len(fake_wl) == 1 and fake_wl[0]["n_spins"] == a.n_spins == 33
-    b = cached_dos(str(two_blocks), time_limit=5, out_dir=out, verbose=False, **FAST)
+    b = cached_dos(str(two_blocks), sweeps=5, out_dir=out, verbose=False, **FAST)
     assert len(fake_wl) == 1  # read back, no sampler
     np.testing.assert_allclose(b.ln_g_k, a.ln_g_k, rtol=1e-9)
-    cached_dos(str(two_blocks), time_limit=6, out_dir=out, verbose=False, **FAST)
+    cached_dos(str(two_blocks), sweeps=6, out_dir=out, verbose=False, **FAST)
     assert len(fake_wl) == 2  # an input changed
-    cached_dos(str(two_blocks), time_limit=6, out_dir=out, verbose=False, **FAST, force=True)
+    cached_dos(str(two_blocks), sweeps=6, out_dir=out, verbose=False, **FAST, force=True)
     assert len(fake_wl) == 3
-    cached_dos(str(two_blocks), time_limit=6, out_dir=out, bins=50, verbose=False, **FAST)
+    cached_dos(str(two_blocks), sweeps=6, out_dir=out, bins=50, verbose=False, **FAST)
     assert len(fake_wl) == 4
-    s = cached_dos(str(two_blocks), shuffle=1.0, seed=2, time_limit=6, out_dir=out, verbose=False, **FAST)
+    s = cached_dos(str(two_blocks), shuffle=1.0, seed=2, sweeps=6, out_dir=out, verbose=False, **FAST)
     assert fake_wl[-1]["seed"] == 2 and fake_wl[-1]["shuffle"] == 1.0
     assert (out / "tiny" / "shuffled_seed2.dat").is_file() and s.header["shuffle_seed"] == "2"
-    k1 = cached_dos(str(two_blocks), blocks=1, time_limit=6, out_dir=out, verbose=False, **FAST)
+    k1 = cached_dos(str(two_blocks), blocks=1, sweeps=6, out_dir=out, verbose=False, **FAST)
     assert k1.n_spins == 3 + 3 + 3 + 6 + 3 and fake_wl[-1]["layers"] == 4
     # the whole depth is the blocks=None file: no new sampler run
     n = len(fake_wl)
-    full = cached_dos(str(two_blocks), blocks=2, bins=50, time_limit=6, out_dir=out, verbose=False, **FAST)
+    full = cached_dos(str(two_blocks), blocks=2, bins=50, sweeps=6, out_dir=out, verbose=False, **FAST)
     assert len(fake_wl) == n and full.n_spins == 33 and not (out / "tiny" / "blocks2.dat").exists()
 
 
 def test_changed_file_header_recomputes(two_blocks, tmp_path, fake_wl):
     out = tmp_path / "dos"
-    cached_dos(str(two_blocks), time_limit=5, out_dir=out, verbose=False, **FAST)
+    cached_dos(str(two_blocks), sweeps=5, out_dir=out, verbose=False, **FAST)
     path = out / "tiny" / "trained.dat"
     path.write_text(path.read_text().replace("# input.cache_version: ", "# input.cache_version: 0"))
-    cached_dos(str(two_blocks), time_limit=5, out_dir=out, verbose=False, **FAST)
+    cached_dos(str(two_blocks), sweeps=5, out_dir=out, verbose=False, **FAST)
     assert len(fake_wl) == 2
 
 
@@ -127,15 +127,15 @@ def test_checkpoint_resume(two_blocks, tmp_path, monkeypatch, fake_wl):
 
     monkeypatch.setattr(wl_module, "wang_landau", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        cached_dos(str(two_blocks), time_limit=5, out_dir=out, verbose=False, **FAST)
+        cached_dos(str(two_blocks), sweeps=5, out_dir=out, verbose=False, **FAST)
     assert not (out / "tiny" / "trained.dat").exists()
     ckpts = list((out / ".checkpoints").iterdir())
     assert len(ckpts) == 1
     monkeypatch.setattr(wl_module, "wang_landau", real_fake)
-    cached_dos(str(two_blocks), time_limit=5, out_dir=out, verbose=False, **FAST)
+    cached_dos(str(two_blocks), sweeps=5, out_dir=out, verbose=False, **FAST)
     assert fake_wl[-1]["resumed"] and fake_wl[-1]["checkpoint"] == ckpts[0]
     assert not ckpts[0].exists()  # removed once the result is written
-    cached_dos(str(two_blocks), time_limit=7, out_dir=out, verbose=False, **FAST)
+    cached_dos(str(two_blocks), sweeps=7, out_dir=out, verbose=False, **FAST)
     assert not fake_wl[-1]["resumed"]  # other inputs, other checkpoint
 
 
@@ -143,7 +143,7 @@ def test_real_sampler_round_trip(tmp_path):
     """The real Wang-Landau through the cache: the file read back is the DOS, normalised and symmetric."""
     path, c = _model(tmp_path, [2, 2, 2, 4, 2], 1, name="small")
     out = tmp_path / "dos"
-    d = cached_dos(str(path), time_limit=2, bins=30, out_dir=out, verbose=False, **FAST)
+    d = cached_dos(str(path), sweeps=2, bins=30, out_dir=out, verbose=False, **FAST)
     assert d.n_spins == 12
     assert logsumexp(d.ln_g_k) == pytest.approx(12 * np.log(2), rel=1e-6)
     np.testing.assert_allclose(d.E_k, -d.E_k[::-1], atol=1e-6 * d.width)
@@ -157,7 +157,7 @@ def test_real_sampler_round_trip(tmp_path):
 def test_quench_cache_and_exact_ground_state(tmp_path):
     path, c = _model(tmp_path, [2, 2, 2, 4, 2], 1, name="small")
     out = tmp_path / "dos"
-    q = cached_quench(str(path), method="anneal", time_limit=5, out_dir=out, verbose=False)
+    q = cached_quench(str(path), method="anneal", restarts=8, out_dir=out, verbose=False)
     s = np.array(list(itertools.product((-1, 1), repeat=12)), dtype=np.int8)
     E0 = float(c.energy(s).min())
     assert isinstance(q, QuenchSummary) and q.n_spins == 12 and q.model_blocks == 1
@@ -165,11 +165,11 @@ def test_quench_cache_and_exact_ground_state(tmp_path):
     assert q.energy == pytest.approx(E0, abs=1e-4)  # and a 12-spin model is solved exactly
     assert q.width == pytest.approx(2 * abs(q.energy)) and q.width_per_spin == pytest.approx(q.width / 12)
     mtime = q.path.stat().st_mtime_ns
-    again = cached_quench(str(path), method="anneal", time_limit=5, out_dir=out, verbose=False)
+    again = cached_quench(str(path), method="anneal", restarts=8, out_dir=out, verbose=False)
     assert again.path.stat().st_mtime_ns == mtime and again.energy == q.energy
-    layer = cached_quench(str(path), method="layer", time_limit=None, out_dir=out, verbose=False)
+    layer = cached_quench(str(path), method="layer", restarts=None, out_dir=out, verbose=False)
     assert layer.path.name == "trained_layer.dat" and layer.energy >= E0 - 1e-4
-    full = cached_quench(str(path), blocks=1, method="layer", time_limit=None, out_dir=out, verbose=False)
+    full = cached_quench(str(path), blocks=1, method="layer", restarts=None, out_dir=out, verbose=False)
     assert full.path == layer.path
 
 
@@ -181,9 +181,10 @@ def test_quench_cache_and_exact_ground_state(tmp_path):
         ({"blocks": 0}, "blocks"),
         ({"seed": -1}, "seed"),
         ({"time_limit": 0}, "time_limit"),
+        ({"sweeps": 0}, "sweeps"),
         ({"blocks": 9}, "blocks"),
         ({"start_method": "magic"}, "quench method"),
-        ({"start_seconds": 0}, "time_limit"),
+        ({"start_restarts": 0}, "restarts"),
     ],
 )
 def test_bad_input(two_blocks, tmp_path, fake_wl, kw, match):
@@ -195,8 +196,8 @@ def test_dos_starts_from_the_cached_quench(two_blocks, tmp_path, fake_wl):
     """The sampler gets the cached search's state (same inputs), which is kept beside its summary; the DOS
     header says so, and the start is one of the inputs that decide whether a cached DOS is reused."""
     out = tmp_path / "dos"
-    d = cached_dos(str(two_blocks), shuffle=1.0, seed=3, time_limit=5, out_dir=out, verbose=False, **FAST)
-    q = cached_quench(str(two_blocks), shuffle=1.0, seed=3, method="layer", time_limit=None, out_dir=out,
+    d = cached_dos(str(two_blocks), shuffle=1.0, seed=3, sweeps=5, out_dir=out, verbose=False, **FAST)
+    q = cached_quench(str(two_blocks), shuffle=1.0, seed=3, method="layer", restarts=None, out_dir=out,
                       verbose=False)
     spins = quench_spins_path(str(two_blocks), shuffle=1.0, seed=3, method="layer", out_dir=out)
     assert q.spins_path == spins and spins.name == "shuffled_seed3_layer.npz"
@@ -207,9 +208,9 @@ def test_dos_starts_from_the_cached_quench(two_blocks, tmp_path, fake_wl):
     h = d.header
     assert h["input.start"] == "quench layer None" and h["start_spins_method"] == "layer"
     assert h["start_spins"] == spins.as_posix() and float(h["start_spins_energy"]) == pytest.approx(q.energy)
-    cached_dos(str(two_blocks), shuffle=1.0, seed=3, time_limit=5, out_dir=out, verbose=False, **FAST)
+    cached_dos(str(two_blocks), shuffle=1.0, seed=3, sweeps=5, out_dir=out, verbose=False, **FAST)
     assert len(fake_wl) == 1  # read back
-    plain = cached_dos(str(two_blocks), shuffle=1.0, seed=3, time_limit=5, start_method=None, out_dir=out,
+    plain = cached_dos(str(two_blocks), shuffle=1.0, seed=3, sweeps=5, start_method=None, out_dir=out,
                        verbose=False)
     assert len(fake_wl) == 2 and fake_wl[-1]["start_spins"] is None
     assert plain.header["input.start"] == "descent" and "start_spins" not in plain.header
@@ -219,15 +220,15 @@ def test_dos_start_searches_again_without_valid_spins(two_blocks, tmp_path, fake
     """A summary whose spins are missing (written by an older version) or belong to other couplings (here the
     shuffled network's state put in the trained one's place) is searched again, not trusted."""
     out = tmp_path / "dos"
-    kw = {"time_limit": 5, "out_dir": out, "verbose": False, **FAST}
+    kw = {"sweeps": 5, "out_dir": out, "verbose": False, **FAST}
     cached_dos(str(two_blocks), **kw)
-    q = cached_quench(str(two_blocks), method="layer", time_limit=None, out_dir=out, verbose=False)
+    q = cached_quench(str(two_blocks), method="layer", restarts=None, out_dir=out, verbose=False)
     q.spins_path.unlink()
-    assert cached_quench(str(two_blocks), method="layer", time_limit=None, out_dir=out,
+    assert cached_quench(str(two_blocks), method="layer", restarts=None, out_dir=out,
                          verbose=False).spins_path is None
     cached_dos(str(two_blocks), force=True, **kw)
     assert q.spins_path.is_file() and fake_wl[-1]["start_energy"] == pytest.approx(q.energy, rel=1e-6)
-    qs = cached_quench(str(two_blocks), shuffle=1.0, method="layer", time_limit=None, out_dir=out, verbose=False)
+    qs = cached_quench(str(two_blocks), shuffle=1.0, method="layer", restarts=None, out_dir=out, verbose=False)
     q.spins_path.write_bytes(qs.spins_path.read_bytes())
     cached_dos(str(two_blocks), force=True, **kw)
     assert load_spins(q.spins_path).energy == pytest.approx(q.energy, rel=1e-6)  # the trained state again
@@ -246,5 +247,5 @@ def test_bad_quench_input(two_blocks, tmp_path):
 
 
 def test_budgets():
-    assert budget(True).wl_seconds < budget(False).wl_seconds
+    assert budget(True).wl_sweeps < budget(False).wl_sweeps
     assert budget(True).blocks is not None and budget(False).blocks is None

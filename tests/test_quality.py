@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from ising_nn.couplings import Couplings
 from ising_nn.errors import IsingNNError
-from ising_nn.load import load_couplings
+from ising_nn.model.couplings import Couplings
+from ising_nn.model.load import load_couplings
+from ising_nn.model.transforms import shuffle
 from ising_nn.quality import (
     QuenchSettings,
     TrainConfig,
@@ -36,7 +37,6 @@ from ising_nn.quality import (
 from ising_nn.quality.correlate import Correlation, verdict
 from ising_nn.quality.data import char_tokenizer, digits_split, text_split
 from ising_nn.quality.weights import coupling_tensors
-from ising_nn.transforms import shuffle
 
 TINY_QUENCH = QuenchSettings(restarts=2, sweeps=10)
 
@@ -423,7 +423,7 @@ def test_hub_path_on_a_local_model_and_text(tmp_path):
 # ------------------------------------------------------------------------------------------ paper files
 def test_paper_files_read_as_published():
     """The authors' accuracy and fraction files, against the numbers quoted in shared/PAPER.md."""
-    from ising_nn.paths import paper_data_dir
+    from ising_nn.paper.paths import paper_data_dir
     from ising_nn.quality.plots import paper_accuracy, paper_fraction_widths
 
     root = paper_data_dir()

@@ -7,10 +7,11 @@ import pytest
 import scipy.stats
 
 from ising_nn import Couplings, IsingNNError
-from ising_nn._fields import init_fields
-from ising_nn._quench_kernels import authors_kernel, heat_half_kernel, layer_half_kernel
-from ising_nn._quench_reference import authors_reference, heat_reference, layer_reference
-from ising_nn.quench import METHODS, mirror, quench
+from ising_nn.kernels.copies import bf16_copies
+from ising_nn.kernels.fields import init_fields
+from ising_nn.quench.kernels import authors_kernel, heat_half_kernel, layer_half_kernel
+from ising_nn.quench.search import METHODS, mirror, quench
+from ising_nn.testing.quench_reference import authors_reference, heat_reference, layer_reference
 
 
 def _couplings(sizes, seed, heavy=False):
@@ -30,7 +31,7 @@ _F32 = 1e-6
 
 def _bf16_rounded(c):
     """The couplings rounded to bfloat16, as float32 (what the ``fast`` method searches)."""
-    return Couplings((c.bf16_buffers()[0].astype(np.uint32) << 16).view(np.float32), c.layer_sizes)
+    return Couplings((bf16_copies(c)[0].astype(np.uint32) << 16).view(np.float32), c.layer_sizes)
 
 
 def _all_states(n):
@@ -349,3 +350,42 @@ def test_bad_input(kw):
 def test_not_couplings():
     with pytest.raises(IsingNNError, match="Couplings"):
         quench(np.zeros((3, 3)))
+
+
+def test_chains_method_finds_the_exact_ground_state_of_a_small_network_on_cpu():
+    """The torch search (the canonical engine's heat bath, annealed, then greedy layers) on the CPU: never
+    below the exact ground state, and on 12 spins at it; the same seed gives the same state."""
+    import itertools
+
+    rng = np.random.default_rng(4)
+    c = Couplings.from_matrices([rng.normal(size=(a, b)).astype(np.float32)
+                                 for a, b in itertools.pairwise([2, 2, 2, 4, 2])])
+    s = np.array(list(itertools.product((-1, 1), repeat=c.n_spins)), dtype=np.int8)
+    E0 = float(c.energy(s).min())
+    r = quench(c, "chains", restarts=16, sweeps=50, seed=3)
+    assert r.method == "chains" and r.energy >= E0 - 1e-4 and r.energy == pytest.approx(E0, abs=1e-4)
+    assert r.energy == pytest.approx(float(c.energy(r.spins)), abs=1e-5) and r.converged  # float32 sums
+    again = quench(c, "chains", restarts=16, sweeps=50, seed=3)
+    np.testing.assert_array_equal(again.spins, r.spins)
+
+
+def test_chains_method_refuses_a_missing_device():
+    c = Couplings.from_matrices([np.ones((2, 2), np.float32)])
+    with pytest.raises(IsingNNError, match="device"):
+        quench(c, "chains", device="tpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_chains_on_cuda_reaches_the_cpu_energy_within_the_spread_of_restarts():
+    """The same search on the GPU (another random stream): its best energy lies within the spread of the
+    CPU restarts' energies, and its state's energy is recomputed exactly on the CPU."""
+    import itertools
+
+    rng = np.random.default_rng(6)
+    c = Couplings.from_matrices([rng.normal(size=(a, b)).astype(np.float32)
+                                 for a, b in itertools.pairwise([64, 64, 64, 256, 64])])
+    cpu = quench(c, "chains", restarts=32, sweeps=100, seed=1)
+    gpu = quench(c, "chains", restarts=32, sweeps=100, seed=1, device="cuda")
+    assert cpu.energies_r.min() - 1e-3 <= gpu.energy <= cpu.energies_r.max() + 1e-3
+    assert gpu.energy == pytest.approx(float(c.energy(gpu.spins)), abs=1e-3)

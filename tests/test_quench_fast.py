@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from ising_nn import Couplings
-from ising_nn._bf16 import round_bf16
-from ising_nn._fields import energy_direct, transpose_buffer
-from ising_nn._quench_fast import DRAWS, EXP_TABLE, TABLE_BITS, TABLE_SHIFT, anneal_layers, ones_fields
-from ising_nn._quench_reference import fast_reference
-from ising_nn._rng import seed_states
-from ising_nn.quench import quench
+from ising_nn.kernels.bf16 import round_bf16
+from ising_nn.kernels.copies import bf16_copies, transposed
+from ising_nn.kernels.fields import energy_direct, transpose_buffer
+from ising_nn.kernels.rng import seed_states
+from ising_nn.quench.fast import DRAWS, EXP_TABLE, TABLE_BITS, TABLE_SHIFT, anneal_layers, ones_fields
+from ising_nn.quench.search import quench
+from ising_nn.testing.quench_reference import fast_reference
 
 
 def _integer_couplings(sizes, seed, top=3):
@@ -65,18 +66,18 @@ def test_bf16_rounds_to_nearest_even():
 
 def test_transposed_bf16_is_the_rounded_transpose():
     c = _real_couplings((7, 130, 65, 3), seed=1)
-    T = c.bf16_buffers()[1]
+    T = bf16_copies(c)[1]
     assert T.dtype == np.uint16
     assert np.array_equal(T, round_bf16(transpose_buffer(c.buffer, c.sizes_array, c.bond_offsets)))
 
 
 def test_couplings_keep_derived_copies_and_rebuild_after_an_edit():
     c = _real_couplings((5, 9, 4), seed=2)
-    T1, (b1, _) = c.transposed_buffer(), c.bf16_buffers()
-    assert c.transposed_buffer() is T1 and c.bf16_buffers()[0] is b1  # built once
+    T1, (b1, _) = transposed(c), bf16_copies(c)
+    assert transposed(c) is T1 and bf16_copies(c)[0] is b1  # built once
     assert np.array_equal(T1[: 5 * 9].reshape(9, 5), c.J[0].T)
     c.J[0][:] *= 2  # an edit the 1,024-coupling probe sees (every coupling is probed here)
-    T2, (b2, _) = c.transposed_buffer(), c.bf16_buffers()
+    T2, (b2, _) = transposed(c), bf16_copies(c)
     assert T2 is not T1 and np.array_equal(T2[: 5 * 9].reshape(9, 5), c.J[0].T)
     assert np.array_equal(_widen(b2), _widen(round_bf16(c.buffer)))
 
@@ -86,7 +87,7 @@ def test_ones_fields_are_the_fields_of_all_plus_one():
     c = _integer_couplings((6, 40, 9, 70, 5), seed=3)
     f, b = np.empty(c.n_spins, np.float32), np.empty(c.n_spins, np.float32)
     sq = np.empty(c.n_layers)
-    ones_fields(c.bf16_buffers()[0], c.sizes_array, c.bond_offsets, c.spin_offsets, f, b, sq)
+    ones_fields(bf16_copies(c)[0], c.sizes_array, c.bond_offsets, c.spin_offsets, f, b, sq)
     assert np.array_equal(f + b, c.local_fields(np.ones(c.n_spins)))  # integer sums: exact
     assert np.array_equal(sq, [float((J.astype(np.float64) ** 2).sum()) for J in c.J])
     # f is the part from the layer before, b from the layer after
@@ -96,7 +97,7 @@ def test_ones_fields_are_the_fields_of_all_plus_one():
 
 
 def _run_kernel(c, s, two_beta, max_greedy, state):
-    b16, b16T = c.bf16_buffers()
+    b16, b16T = bf16_copies(c)
     h = c.local_fields(s).astype(np.float32)
     acc, out = np.zeros(1), np.zeros(4, np.int64)
     n = max(c.layer_sizes)
@@ -129,7 +130,7 @@ def test_anneal_kernel_matches_reference(seed, beta_scale):
 def test_anneal_kernel_bookkeeping_on_real_couplings():
     # real couplings: the kernel runs on the bfloat16-rounded Hamiltonian with float32 fields
     c = _real_couplings((30, 40, 25, 120, 30), seed=4)
-    c16 = Couplings(_widen(c.bf16_buffers()[0]).copy(), c.layer_sizes)
+    c16 = Couplings(_widen(bf16_copies(c)[0]).copy(), c.layer_sizes)
     s = np.ones(c.n_spins, np.int8)
     E_start = c16.energy(s)
     h, E_track, out = _run_kernel(c16, s, np.full((20, c.n_layers + 1), 0.05), 10_000, seed_states(7, 1)[0])

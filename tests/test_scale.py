@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from ising_nn.canonical.hybrid import JOIN_SIGMAS
-from ising_nn.dosfile import read_dos
-from ising_nn.load import load_couplings
-from ising_nn.paths import DOS_DIR
-from ising_nn.pipeline import CachedThermo, budget, wl_path
-from ising_nn.thermo import thermodynamics
+from ising_nn.model.load import load_couplings
+from ising_nn.paper import CachedThermo, budget, wl_path
+from ising_nn.paper.paths import DOS_DIR
+from ising_nn.results.dos import read_dos
+from ising_nn.thermo.from_dos import thermodynamics
 
 KINDS = ("trained", "shuffled")
 
@@ -43,7 +43,7 @@ def test_shipped_dos_gives_the_canonical_thermodynamics(kind):
 @pytest.mark.slow
 def test_recomputed_minilm_dos_gives_the_canonical_thermodynamics(tmp_path):
     """The whole chain from scratch, as ``make figures`` runs it (about 20 min on 2 cores)."""
-    from ising_nn import series
+    from ising_nn.paper import series
 
     series.model_results("minilm", budget(), out_dir=tmp_path)
     for kind in KINDS:

@@ -11,10 +11,10 @@ from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp
 
 from ising_nn import Couplings
-from ising_nn.dosfile import DOS, write_dos
 from ising_nn.errors import IsingNNError
-from ising_nn.paths import paper_data_dir
-from ising_nn.thermo import (
+from ising_nn.paper.paths import paper_data_dir
+from ising_nn.results.dos import DOS, write_dos
+from ising_nn.thermo.from_dos import (
     canonical_moments,
     paper_style_heat,
     replica_tc,

@@ -1,4 +1,4 @@
-"""Wang-Landau (ising_nn.wanglandau) against exact densities of states, and its kernels against the reference.
+"""Wang-Landau (ising_nn.wanglandau.run) against exact densities of states, and its kernels against the reference.
 
 Statistical checks: each comparison runs K independent seeds with the same effort and forms, per bin, the
 t-statistic of the mean deviation from the exact ln g, ``t_b = mean_b / (sd_b / sqrt(K))``. For an unbiased
@@ -8,36 +8,33 @@ assert ``mean_b t_b^2 < 8``: a bias of only a few standard errors per bin fails 
 with the ~0.01 run-to-run spread seen here gives ~150), while chance alone does not.
 """
 
-import json
 
 import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from ising_nn._wl_join import known_bins
-from ising_nn._wl_kernels import (
-    F_E,
-    I_ACC,
-    I_B0,
-    I_HI,
-    I_K,
-    I_OVER,
+from ising_nn.errors import IsingNNError
+from ising_nn.model.couplings import Couplings
+from ising_nn.testing.exact import (
+    bin_levels,
+    chain_dos,
+    enumerate_dos,
+    rank_one_dos,
+    rank_one_network,
+    transfer_matrix_dos,
+)
+from ising_nn.testing.reference import ref_energy, ref_fields, ref_run_window
+from ising_nn.wanglandau.join import known_bins
+from ising_nn.wanglandau.kernels import (
+    DONE,
     MODE_FIELDS,
     MODE_IMMEDIATE,
-    P_W,
-    Q_ALIGN,
-    Q_BAND,
-    Q_MODE,
     kglob,
     wl_chunk,
 )
-from ising_nn._wl_moves import exchange
-from ising_nn._wl_state import Arrays, field_scales, setup_state
-from ising_nn.couplings import Couplings
-from ising_nn.errors import IsingNNError
-from ising_nn.exact import bin_levels, chain_dos, enumerate_dos, rank_one_dos, rank_one_network, transfer_matrix_dos
-from ising_nn.reference import ref_energy, ref_fields, ref_run_window
-from ising_nn.wanglandau import wang_landau
+from ising_nn.wanglandau.moves import exchange
+from ising_nn.wanglandau.run import wang_landau
+from ising_nn.wanglandau.state import Arrays, field_scales, setup_state
 
 K_SEEDS = 6
 T2_BOUND = 8.0
@@ -159,13 +156,13 @@ def test_known_bins_hold_states_and_every_jump_is_counted():
     a = Arrays.of(c)
     st = setup_state(c, a, bin_width=None, bins=400, seed=2, windows=None, threads=2, overlap=0.3, flatness=0.8,
                      ln_f_final=1e-6, symmetric=True, margin=0.25, start_spins=None, restarts=4)
-    wl_chunk(np.full(st.n_windows, 200_000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
-    assert (st.IST[:, I_OVER] == 0).all()  # the band holds the longest flip
-    w, align = float(st.params[P_W]), int(st.iparams[Q_ALIGN])
+    wl_chunk(np.full(st.n_windows, 200_000, np.int64), *st.kernel_args(), *a.args(), st.settings)
+    assert (st.walker_w["out_of_band"] == 0).all()  # the band holds the longest flip
+    w, align = float(st.cfg["bin_width"]), int(st.cfg["align"])
     exact = {int(kglob(E, w, align)) for E in enumerate_dos(c).E}
     known = set(known_bins(st).tolist())
     assert known <= exact  # every bin said to hold states does
-    top = int((st.IST[:, I_B0] + st.IST[:, I_HI]).max())
+    top = int((st.walker_w["bin0"] + st.walker_w["hi"]).max())
     assert any(k > top for k in known)  # ... including bins only proposed, beyond the sampled range
 
 
@@ -248,10 +245,11 @@ def test_timing_of_a_resumed_call_is_its_own(tmp_path):
 
 
 def _ref_views(st, w):
-    nd = 2 * int(st.iparams[Q_BAND]) + 1
-    a, b = st.boff[w], st.boff[w + 1]
-    return (st.S[w], st.Hf[w], st.LNG[a:b], st.HIST[a:b], st.VIS[a:b], st.CM[a * nd : b * nd], st.RNG[w],
-            st.IST[w], st.FST[w])
+    nd = 2 * int(st.cfg["band"]) + 1
+    a, b = st.bin_off_w[w], st.bin_off_w[w + 1]
+    return (st.spins_wi[w], st.h_wi[w], st.ln_g_b[a:b], st.hist_b[a:b], st.visited_b[a:b],
+            st.counts_bd[a * nd : b * nd],
+            st.rng_w[w], st.walker_w[w : w + 1])
 
 
 @pytest.mark.parametrize(("symmetric", "layout", "run"),
@@ -263,14 +261,15 @@ def test_kernel_equals_pure_python_reference_step_for_step(symmetric, layout, ru
     st = setup_state(c, a, bin_width=None, bins=24, seed=5, windows=2, threads=2, overlap=0.3, flatness=0.8,
                      ln_f_final=3e-3, symmetric=symmetric, margin=0.25, start_spins=None, restarts=4,
                      run_length=run)
-    ref = [[x.tolist() for x in _ref_views(st, w)] for w in range(st.n_windows)]
+    # the reference works on lists and on a copy of the walker's record
+    ref = [[x.tolist() for x in _ref_views(st, w)[:-1]] + [st.walker_w[w : w + 1].copy()] for w in range(st.n_windows)]
     n = 100_000  # long enough to pass through walk-in, halvings, 1/t and the end (ln f = 3e-3)
-    wl_chunk(np.full(st.n_windows, n, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+    wl_chunk(np.full(st.n_windows, n, np.int64), *st.kernel_args(), *a.args(), st.settings)
     for w in range(st.n_windows):
-        ref_run_window(c, n, *ref[w], st.params.tolist(), st.iparams.tolist())
-        for name, x, y in zip("S h lng hist vis cm rng ist fst".split(), _ref_views(st, w), ref[w]):
-            np.testing.assert_array_equal(x, np.array(y, dtype=x.dtype), err_msg=f"window {w}: {name}")
-    assert (st.IST[:, 3] == 2).all()  # both windows reached the final ln f
+        ref_run_window(c, n, *ref[w][:-1], ref[w][-1][0], st.settings.copy()[0])
+        for name, x, y in zip("spins h ln_g hist visited counts rng walker".split(), _ref_views(st, w), ref[w]):
+            np.testing.assert_array_equal(x, np.asarray(y, dtype=x.dtype), err_msg=f"window {w}: {name}")
+    assert (st.walker_w["stage"] == DONE).all()  # both windows reached the final ln f
 
 
 def test_kernel_called_in_short_chunks_equals_one_call():
@@ -282,18 +281,18 @@ def test_kernel_called_in_short_chunks_equals_one_call():
               symmetric=True, margin=0.25, start_spins=None, restarts=4)
     one, many = setup_state(c, a, **kw), setup_state(c, a, **kw)
     n = 30_000
-    wl_chunk(np.full(one.n_windows, n, np.int64), *one.kernel_args(), *a.args(), one.params, one.iparams)
+    wl_chunk(np.full(one.n_windows, n, np.int64), *one.kernel_args(), *a.args(), one.settings)
     rng = np.random.default_rng(0)
     done = 0
     while done < n:
         m = min(int(rng.integers(1, 41)), n - done)
-        wl_chunk(np.full(many.n_windows, m, np.int64), *many.kernel_args(), *a.args(), many.params, many.iparams)
+        wl_chunk(np.full(many.n_windows, m, np.int64), *many.kernel_args(), *a.args(), many.settings)
         done += m
-    for name in ("S", "Hf", "LNG", "HIST", "VIS", "CM", "RNG", "IST", "FST"):
+    for name in ("spins_wi", "h_wi", "ln_g_b", "hist_b", "visited_b", "counts_bd", "rng_w", "walker_w"):
         np.testing.assert_array_equal(getattr(one, name), getattr(many, name), err_msg=name)
     for w in range(one.n_windows):  # every accepted flip is in the fields when a call returns
-        np.testing.assert_allclose(one.Hf[w], ref_fields(c, one.S[w]), atol=1e-12)
-        assert one.FST[w, F_E] == pytest.approx(ref_energy(c, one.S[w]), abs=1e-12)
+        np.testing.assert_allclose(one.h_wi[w], ref_fields(c, one.spins_wi[w]), atol=1e-12)
+        assert one.walker_w["E"][w] == pytest.approx(ref_energy(c, one.spins_wi[w]), abs=1e-12)
 
 
 @pytest.mark.parametrize("layout", ["rows", "records"])
@@ -307,11 +306,11 @@ def test_deferred_field_updates_walk_exactly_as_immediate_ones(sizes, layout):
     runs = []
     for mode in (MODE_FIELDS, MODE_IMMEDIATE):
         st = setup_state(c, a, **kw)
-        st.iparams[Q_MODE] = mode
-        wl_chunk(np.full(st.n_windows, 50_000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
+        st.cfg["mode"] = mode
+        wl_chunk(np.full(st.n_windows, 50_000, np.int64), *st.kernel_args(), *a.args(), st.settings)
         runs.append(st)
-    assert runs[0].IST[:, I_ACC].sum() > 10_000  # enough accepted flips, many of them next to a pending one
-    for name in ("S", "Hf", "LNG", "HIST", "VIS", "CM", "RNG", "IST", "FST"):
+    assert runs[0].walker_w["accepted"].sum() > 10_000  # enough accepted flips, many of them next to a pending one
+    for name in ("spins_wi", "h_wi", "ln_g_b", "hist_b", "visited_b", "counts_bd", "rng_w", "walker_w"):
         np.testing.assert_array_equal(getattr(runs[0], name), getattr(runs[1], name), err_msg=name)
 
 
@@ -320,18 +319,19 @@ def test_replica_exchange_keeps_every_walker_consistent():
     a = Arrays.of(c)
     st = setup_state(c, a, bin_width=None, bins=60, seed=1, windows=3, threads=2, overlap=0.5, flatness=0.8,
                      ln_f_final=1e-6, symmetric=True, margin=0.25, start_spins=None, restarts=4)
-    by_energy = np.argsort(st.IST[:, I_B0])
+    by_energy = np.argsort(st.walker_w["bin0"])
     for i in range(200):
-        wl_chunk(np.full(st.n_windows, 2000, np.int64), *st.kernel_args(), *a.args(), st.params, st.iparams)
-        exchange(i % 2, by_energy, st.boff, st.S, st.Hf, st.LNG, st.VIS, st.IST, st.FST, st.RNGX, st.XCH)
-    assert st.XCH[:, 1].sum() > 0  # some swaps happened
-    w_bin, align = float(st.params[0]), int(st.iparams[Q_ALIGN])
+        wl_chunk(np.full(st.n_windows, 2000, np.int64), *st.kernel_args(), *a.args(), st.settings)
+        exchange(i % 2, by_energy, st.bin_off_w, st.spins_wi, st.h_wi, st.ln_g_b, st.visited_b, st.walker_w,
+                 st.rng_exchange, st.exchanges_p)
+    assert st.exchanges_p[:, 1].sum() > 0  # some swaps happened
+    w_bin, align = float(st.cfg["bin_width"]), int(st.cfg["align"])
     for w in range(st.n_windows):
-        E = ref_energy(c, st.S[w])
-        assert st.FST[w, F_E] == pytest.approx(E, abs=1e-9)
-        np.testing.assert_allclose(st.Hf[w], ref_fields(c, st.S[w]), atol=1e-9)
-        k = int(kglob(E, w_bin, align)) - int(st.IST[w, I_B0])
-        assert k == st.IST[w, I_K] and 0 <= k <= st.IST[w, I_HI]
+        E = ref_energy(c, st.spins_wi[w])
+        assert st.walker_w["E"][w] == pytest.approx(E, abs=1e-9)
+        np.testing.assert_allclose(st.h_wi[w], ref_fields(c, st.spins_wi[w]), atol=1e-9)
+        k = int(kglob(E, w_bin, align)) - int(st.walker_w["bin0"][w])
+        assert k == st.walker_w["k"][w] and 0 <= k <= st.walker_w["hi"][w]
 
 
 def test_checkpoint_and_resume_continue_the_same_run(tmp_path):
@@ -365,21 +365,13 @@ def test_resume_keeps_the_checkpoints_run_length(tmp_path):
     assert random.header["run_length"] == 1 and not np.array_equal(random.ln_g_k, full.ln_g_k)
 
 
-def test_checkpoint_from_before_the_run_length_resumes_with_random_spins(tmp_path):
+def test_checkpoint_with_slot_arrays_is_refused_with_one_line(tmp_path):
+    # checkpoints written before the walker's state had named fields held it as slot arrays IST / FST
     c = _net([3, 4, 4, 3], seed=7)
-    kw = dict(bins=24, seed=3, windows=1, progress=False, ln_f_final=1e-8)
-    full = wang_landau(c, max_sweeps=40_000, **kw)
     ck = tmp_path / "state.npz"
-    wang_landau(c, max_sweeps=20_000, checkpoint=ck, **kw)
-    with np.load(ck) as z:  # as written before iparams held the run length (one entry fewer, no meta key)
-        old = dict(z)
-    meta = json.loads(str(old["meta"]))
-    del meta["run_length"]
-    old["meta"], old["iparams"] = np.array(json.dumps(meta)), old["iparams"][:-1]
-    np.savez(ck, **old)
-    rest = wang_landau(c, max_sweeps=40_000, checkpoint=ck, resume=True, **kw)
-    assert rest.header["run_length"] == 1
-    np.testing.assert_array_equal(rest.ln_g_k, full.ln_g_k)
+    np.savez(ck, meta=np.array("{}"), IST=np.zeros((1, 15), np.int64), FST=np.zeros((1, 2)))
+    with pytest.raises(IsingNNError, match="start afresh without --resume"):
+        wang_landau(c, bins=24, max_sweeps=10, checkpoint=ck, resume=True, progress=False)
 
 
 def test_time_limit_stops_the_run_and_says_so():
@@ -414,8 +406,8 @@ def test_all_zero_couplings_give_one_exact_bin():
         (dict(threads=99), "threads"),
         (dict(resume=True), "checkpoint"),
         (dict(estimator="xx"), "estimator"),
-        (dict(run_length=0), "run_length must be an integer from 1 to 16, got 0"),
-        (dict(run_length=17), "run_length must be an integer from 1 to 16, got 17"),
+        (dict(run_length=0), "run_length must be an integer from 1 to 16 or None, got 0"),
+        (dict(run_length=17), "run_length must be an integer from 1 to 16 or None, got 17"),
         (dict(run_length=2.0), "run_length must be an integer"),
         (dict(time_limit=float("nan")), "time_limit"),
         (dict(start_spins=np.zeros(3)), "start_spins"),

@@ -6,12 +6,12 @@ Rao-Blackwellised per-temperature estimators with blocking errors, the hot/cold 
 states joined from MBAR and Wang-Landau.
 """
 
-from .chain import LayerChains
-from .engine import CanonicalResult, RungStats, canonical_thermo
-from .hybrid import hybrid_dos
-from .ladder import place_ladder
-from .mbar import MBARSamples, ThermoCurve, mbar_curve
-from .thermofile import read_thermo, write_thermo
+from ising_nn.canonical.chain import LayerChains
+from ising_nn.canonical.engine import CanonicalResult, RungStats, canonical_thermo
+from ising_nn.canonical.hybrid import hybrid_dos
+from ising_nn.canonical.ladder import place_ladder
+from ising_nn.canonical.mbar import MBARSamples, ThermoCurve, mbar_curve
+from ising_nn.results.thermo import read_thermo, write_thermo
 
 __all__ = [
     "LayerChains",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..couplings import Couplings
+from ising_nn.model.couplings import Couplings
 
 __all__ = ["LayerChains", "HalfSweep"]
 

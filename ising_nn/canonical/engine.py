@@ -19,15 +19,16 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from .._version import __version__
-from ..couplings import Couplings
-from ..errors import IsingNNError
-from ..io import atomic_path
-from .chain import LayerChains
-from .estimators import jackknife, rb_moments, statistical_inefficiency
-from .exchange import exchange
-from .ladder import MIN_ACCEPTANCE, place_ladder, refine_ladder
-from .mbar import MBARSamples, ThermoCurve, grid_edges, mbar_curve, mbar_ln_g
+from ising_nn import validate
+from ising_nn._version import __version__
+from ising_nn.canonical.chain import LayerChains
+from ising_nn.canonical.estimators import jackknife, rb_moments, statistical_inefficiency
+from ising_nn.canonical.exchange import exchange
+from ising_nn.canonical.ladder import MIN_ACCEPTANCE, place_ladder, refine_ladder
+from ising_nn.canonical.mbar import MBARSamples, ThermoCurve, grid_edges, mbar_curve, mbar_ln_g
+from ising_nn.errors import IsingNNError
+from ising_nn.model.couplings import Couplings
+from ising_nn.results.textfile import atomic_path
 
 __all__ = ["canonical_thermo", "CanonicalResult", "RungStats", "equilibration_test"]
 
@@ -171,20 +172,15 @@ def _sweep(st: _State, record: bool) -> None:
 # ---------------------------------------------------------------------------------------------- checks
 def _check(tmin, tmax, sweeps, burn_in, time_limit, device, seed, points) -> tuple[int, str]:
     for name, v in (("tmin", tmin), ("tmax", tmax)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise IsingNNError(f"{name} must be a positive temperature, got {v!r}")
+        validate.number(name, v, positive=True, what="temperature")
     if not tmin < tmax:
         raise IsingNNError(f"tmin must be below tmax, got {tmin} and {tmax}")
     if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps < 80:
         raise IsingNNError(f"sweeps must be an integer of at least 80 (the errors use 20 blocks), got {sweeps!r}")
-    if burn_in is not None and (not isinstance(burn_in, (int, np.integer)) or burn_in < 0):
-        raise IsingNNError(f"burn_in must be a non-negative integer, got {burn_in!r}")
-    if time_limit is not None and (not isinstance(time_limit, (int, float)) or not time_limit > 0):
-        raise IsingNNError(f"time limit must be positive, got {time_limit!r}")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise IsingNNError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(points, (int, np.integer)) or points < 3:
-        raise IsingNNError(f"points must be an integer of at least 3, got {points!r}")
+    validate.integer("burn_in", burn_in, 0, optional=True)
+    validate.seconds("time limit", time_limit)
+    validate.integer("seed", seed, 0)
+    validate.integer("points", points, 3)
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
@@ -201,7 +197,7 @@ def _check(tmin, tmax, sweeps, burn_in, time_limit, device, seed, points) -> tup
 
 def _cold_state(c: Couplings, cold_spins, seed: int) -> np.ndarray:
     if cold_spins is None:
-        from ..quench import quench
+        from ising_nn.quench.search import quench
 
         return quench(c, "fast", seed=seed).spins
     s = np.asarray(cold_spins)

@@ -15,9 +15,9 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
-from ..dosfile import DOS
-from ..errors import IsingNNError
-from .mbar import MBARSamples, ThermoCurve, mbar_ln_g, solve
+from ising_nn.canonical.mbar import MBARSamples, ThermoCurve, mbar_ln_g, solve
+from ising_nn.errors import IsingNNError
+from ising_nn.results.dos import DOS
 
 __all__ = ["hybrid_dos", "JOIN_SIGMAS", "VALID_SIGMAS"]
 

@@ -21,38 +21,9 @@ from scipy.optimize import OptimizeWarning
 logging.getLogger("pymbar").setLevel(logging.ERROR)
 from pymbar import MBAR  # noqa: E402
 
+from ising_nn.results.thermo import ThermoCurve  # noqa: E402
+
 __all__ = ["ThermoCurve", "MBARSamples", "mbar_curve", "mbar_ln_g", "grid_edges", "solve"]
-
-
-@dataclass(frozen=True)
-class ThermoCurve:
-    """Thermodynamics per spin on a temperature grid (k_B = 1, the couplings' energy units).
-
-    Attributes
-    ----------
-    T_t : ndarray, shape (n_T,)
-    U_t, C_t, F_t, S_t : ndarray, shape (n_T,)
-        Energy, specific heat, free energy and entropy per spin.
-    U_err_t, C_err_t, F_err_t, S_err_t : ndarray, shape (n_T,)
-        Bootstrap standard errors.
-    Tc, Tc_err : float
-        Temperature of the maximum of C on the grid (parabolic refinement) and its bootstrap standard error.
-    Tc_at_edge : bool
-        The maximum lies at an end of the grid: T_c is then only a bound.
-    """
-
-    T_t: np.ndarray
-    U_t: np.ndarray
-    U_err_t: np.ndarray
-    C_t: np.ndarray
-    C_err_t: np.ndarray
-    F_t: np.ndarray
-    F_err_t: np.ndarray
-    S_t: np.ndarray
-    S_err_t: np.ndarray
-    Tc: float
-    Tc_err: float
-    Tc_at_edge: bool
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._version import __version__
-from ..errors import IsingNNError
-from . import couplings, dos, heat, quench, thermo
+from ising_nn._version import __version__
+from ising_nn.cli import analyze, couplings, dos, heat, quench, thermo
+from ising_nn.cli._args import apply_deprecated
+from ising_nn.errors import IsingNNError
 
 __all__ = ["main", "build_parser"]
 
-_MODULES = (couplings, quench, dos, heat, thermo)
+_MODULES = (couplings, quench, dos, heat, thermo, analyze)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    apply_deprecated(args)
     try:
         rc = args.func(args)
     except IsingNNError as exc:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from ..errors import IsingNNError
-from ..io import save_npz
-from ..load import DEFAULT_MODEL, ModelInfo, describe, load_couplings
+from ising_nn.cli._args import add_deprecated, add_network_args
+from ising_nn.errors import IsingNNError
+from ising_nn.model.files import save_npz
+from ising_nn.model.load import DEFAULT_MODEL, ModelInfo, describe, load_couplings
 
 __all__ = ["register", "run_couplings", "run_info", "human_bytes", "format_info"]
 
@@ -21,12 +21,9 @@ _MODEL_HELP = (
 
 
 def _add_transform_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--blocks", type=int, metavar="K", help="keep only the first K blocks (1 <= K <= L)")
-    p.add_argument("--shuffle", type=float, default=0.0, metavar="F",
-                   help="shuffle a fraction F in [0, 1] of the couplings (default 0: trained weights)")
-    p.add_argument("--shuffle-seed", type=int, default=0, metavar="S", help="seed of the shuffle (default 0)")
+    add_network_args(p)
     # the old spelling, kept one release: every other subcommand's --seed seeds its sampler
-    p.add_argument("--seed", type=int, default=None, dest="old_seed", help=argparse.SUPPRESS)
+    add_deprecated(p, "--seed", "--shuffle-seed", type=int)
     p.add_argument("--per-layer", action="store_true",
                    help="shuffle within each matrix instead of across the whole network (the authors pool)")
 
@@ -54,12 +51,7 @@ def register(sub) -> None:
 
 
 def _transform_kw(args) -> dict:
-    seed = args.shuffle_seed
-    if args.old_seed is not None:
-        print(f"ising-nn {args.command}: --seed is deprecated here and will be removed; it means the shuffle's "
-              "seed: use --shuffle-seed", file=sys.stderr)
-        seed = args.old_seed
-    return {"blocks": args.blocks, "shuffle": args.shuffle, "seed": seed, "per_layer": args.per_layer}
+    return {"blocks": args.blocks, "shuffle": args.shuffle, "seed": args.shuffle_seed, "per_layer": args.per_layer}
 
 
 def run_couplings(args) -> int:

@@ -6,10 +6,10 @@ import argparse
 import os
 import sys
 
-from ..dosfile import write_dos
-from ..errors import IsingNNError
-from ..spinsfile import check_spins_match, load_spins
-from ._args import add_network_args
+from ising_nn import validate
+from ising_nn.cli._args import add_deprecated, add_network_args
+from ising_nn.results.dos import write_dos
+from ising_nn.results.spins import check_spins_match, load_spins
 
 __all__ = ["register", "run"]
 
@@ -40,7 +40,9 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint if it exists")
     p.add_argument("--ln-f-final", type=float, metavar="X",
                    help="stop when every window's ln f reaches X (default 1e-6; 1e-10 with --time-limit)")
-    p.add_argument("--max-sweeps", type=float, metavar="S", help="stop after S sweeps per window")
+    p.add_argument("--sweeps", type=float, metavar="S",
+                   help="the budget: S sweeps (N attempts) per window; the same result on any machine")
+    add_deprecated(p, "--max-sweeps", "--sweeps", type=float)
     p.add_argument("--estimator", choices=("tm", "wl"), default="tm",
                    help="ln g from the transition-matrix fit (default) or the joined WL windows")
     p.add_argument("--layout", default="auto", metavar="{auto,rows,records}",
@@ -65,23 +67,21 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..load import load_couplings
-    from ..wanglandau import wang_landau
+    from ising_nn.model.load import load_couplings
+    from ising_nn.wanglandau.run import wang_landau
 
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise IsingNNError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    validate.seconds("--time-limit", args.time_limit)
     c = load_couplings(args.couplings, blocks=args.blocks, shuffle=args.shuffle, seed=args.shuffle_seed)
     ckpt = args.checkpoint
     if ckpt is None and args.resume:
         ckpt = f"{args.output}.ckpt.npz"
     start = None
     extra: dict[str, object] = {"time_limit": args.time_limit}
-    if args.start_anneal is not None and not args.start_anneal > 0:
-        raise IsingNNError(f"--start-anneal must be a positive number of seconds, got {args.start_anneal}")
+    validate.seconds("--start-anneal", args.start_anneal)
     if args.start_anneal is not None and args.resume and os.path.exists(ckpt):
         print(f"--start-anneal: resuming from {ckpt}, whose range is already set; no anneal", file=sys.stderr)
     elif args.start_anneal is not None:
-        from ..quench import quench
+        from ising_nn.quench.search import quench
 
         r = quench(c, "anneal", seed=args.seed, time_limit=args.start_anneal)
         start = r.spins
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     dos = wang_landau(
         c, bin_width=args.bin_width, bins=args.bins, seed=args.seed, threads=args.threads,
         time_limit=args.time_limit, checkpoint=ckpt, resume=args.resume, progress=not args.no_progress,
-        ln_f_final=args.ln_f_final, max_sweeps=args.max_sweeps, estimator=args.estimator, layout=args.layout,
+        ln_f_final=args.ln_f_final, max_sweeps=args.sweeps, estimator=args.estimator, layout=args.layout,
         run_length=args.run_length, start_spins=start,
     )
     write_dos(dos, args.output, extra)

@@ -6,10 +6,10 @@ import argparse
 
 import numpy as np
 
-from ..dosfile import read_dos
-from ..errors import IsingNNError
-from ..io import atomic_path, format_header
-from ..thermo import paper_style_heat, tc_estimate, temperature_grid, thermodynamics
+from ising_nn.errors import IsingNNError
+from ising_nn.results.dos import read_dos
+from ising_nn.results.heat import write_heat
+from ising_nn.thermo.from_dos import paper_style_heat, tc_estimate, temperature_grid, thermodynamics
 
 __all__ = ["register", "run", "grid"]
 
@@ -124,10 +124,7 @@ def run(args: argparse.Namespace) -> int:
             fields["Tc_replicas"] = (f"{est.Tc:.8g} +- {est.Tc_err:.3g} (standard error over {len(est.Tc_r)} "
                                      f"runs: {' '.join(f'{x:.6g}' for x in est.Tc_r)})")
             line += f"; over {len(est.Tc_r)} runs Tc = {est.Tc:.6g} +- {est.Tc_err:.2g}"
-    fields.update({"tmin": f"{T[0]:.8g}", "tmax": f"{T[-1]:.8g}", "points": T.size, "columns": "T C"})
-    with atomic_path(args.output) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(format_header(fields))
-            np.savetxt(fh, np.column_stack([T, C]), fmt="%.10g")
+    fields.update({"tmin": f"{T[0]:.8g}", "tmax": f"{T[-1]:.8g}", "points": T.size})
+    write_heat(args.output, T, C, fields)
     print(f"{line}; wrote {args.output}")
     return 0

@@ -6,11 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from ..errors import IsingNNError
-from ..load import DEFAULT_MODEL, load_couplings
-from ..quench import METHODS, QuenchResult, quench
-from ..spinsfile import save_spins
-from ._args import add_network_args
+from ising_nn.cli._args import add_deprecated, add_network_args
+from ising_nn.errors import IsingNNError
+from ising_nn.model.load import DEFAULT_MODEL, load_couplings
+from ising_nn.quench.search import METHODS, QuenchResult, quench
+from ising_nn.results.spins import save_spins
 
 __all__ = ["register", "run", "format_result"]
 
@@ -42,7 +42,8 @@ def register(sub) -> None:
     p.add_argument("--time-limit", type=float, metavar="T",
                    help="stop after about T seconds (anneal, fast without --restarts: restarts until then)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_deprecated(p, "--progress", None, action="store_const", const=True)
     add_network_args(p)
     p.add_argument("--per-layer", action="store_true", help="shuffle within each matrix instead")
     p.add_argument("--save-spins", metavar="SPINS.npz",
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         if not str(args.save_spins).endswith(".npz") or not folder.is_dir():
             raise IsingNNError(f"--save-spins must name a .npz file in an existing folder, got {args.save_spins!r}")
     r = quench(c, args.method, restarts=args.restarts, seed=args.seed, time_limit=args.time_limit,
-               steps=args.steps, sweeps=args.sweeps, progress=args.progress)
+               steps=args.steps, sweeps=args.sweeps, progress=not args.no_progress)
     if args.save_spins is not None:
         save_spins(args.save_spins, r.spins, c, r.energy, method=r.method, seed=r.seed, restarts=r.restarts,
                    seconds=f"{r.seconds:.3f}", couplings=str(args.couplings))

@@ -6,9 +6,10 @@ import argparse
 import os
 import sys
 
-from ..errors import IsingNNError
-from ..spinsfile import check_spins_match, load_spins
-from ._args import add_network_args
+from ising_nn import validate
+from ising_nn.cli._args import add_network_args
+from ising_nn.errors import IsingNNError
+from ising_nn.results.spins import check_spins_match, load_spins
 
 __all__ = ["register", "run"]
 
@@ -49,11 +50,10 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..canonical import canonical_thermo, write_thermo
-    from ..load import load_couplings
+    from ising_nn.canonical import canonical_thermo, write_thermo
+    from ising_nn.model.load import load_couplings
 
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise IsingNNError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    validate.seconds("--time-limit", args.time_limit)
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(out_dir):
         raise IsingNNError(f"output folder {out_dir!r} does not exist; create it first")

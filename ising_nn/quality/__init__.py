@@ -10,16 +10,16 @@
 - :mod:`.hub`: hub models by name with perplexity on wikitext; :mod:`.report`: everything in one call.
 """
 
-from .correlate import Correlation, correlation_table, spearman_ci, summary_paragraph, table_markdown
-from .data import char_tokenizer, digits_split, text_split
-from .ising import IsingPoint, QuenchSettings, ising_point
-from .ladder_eval import cached_ladder_experiment, ladder_experiment
-from .metrics import Metric, evaluate, perplexity, quality, task_error, top1
-from .report import QualityResults, run_quality, summary_from_file
-from .shuffle_eval import FRACTIONS, cached_shuffle_experiment, shuffle_experiment
-from .tables import cached_table, read_table, write_table
-from .train import Ladder, LazyLadder, TrainConfig, default_config, load_checkpoint, train
-from .weights import coupling_tensors, set_weight_pool, shuffle_model, weight_pool
+from ising_nn.quality.correlate import Correlation, correlation_table, spearman_ci, summary_paragraph, table_markdown
+from ising_nn.quality.data import char_tokenizer, digits_split, text_split
+from ising_nn.quality.ising import IsingPoint, QuenchSettings, ising_point
+from ising_nn.quality.ladder_eval import cached_ladder_experiment, ladder_experiment
+from ising_nn.quality.metrics import Metric, evaluate, perplexity, quality, task_error, top1
+from ising_nn.quality.report import QualityResults, run_quality, summary_from_file
+from ising_nn.quality.shuffle_eval import FRACTIONS, cached_shuffle_experiment, shuffle_experiment
+from ising_nn.quality.tables import cached_table, read_table, write_table
+from ising_nn.quality.train import Ladder, LazyLadder, TrainConfig, default_config, load_checkpoint, train
+from ising_nn.quality.weights import coupling_tensors, set_weight_pool, shuffle_model, weight_pool
 
 __all__ = [
     "Correlation", "correlation_table", "spearman_ci", "summary_paragraph", "table_markdown",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import IsingNNError
+from ising_nn.errors import IsingNNError
 
 __all__ = ["Correlation", "spearman_ci", "correlation_table", "table_markdown", "summary_paragraph",
            "QUANTITIES", "EXPECTED_SIGN"]

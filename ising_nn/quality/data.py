@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import IsingNNError
+from ising_nn.errors import IsingNNError
 
 __all__ = ["DigitsSplit", "TextSplit", "digits_split", "text_split", "char_tokenizer"]
 

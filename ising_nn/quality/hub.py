@@ -2,7 +2,7 @@
 
 One code path for the hub and for local files: the text always comes from ``datasets.load_dataset``
 (``wikitext`` from the hub, or the ``text`` builder on a local file), the model and tokenizer from
-``transformers`` (a hub name, an alias of :data:`ising_nn.load.ALIASES`, or a local ``save_pretrained``
+``transformers`` (a hub name, an alias of :data:`ising_nn.model.load.ALIASES`, or a local ``save_pretrained``
 folder), and the perplexity from :func:`~.metrics.perplexity`. ``datasets`` is an optional dependency.
 """
 
@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import IsingNNError
-from ..load import resolve_hub_name
-from .ising import DEFAULT_QUENCH, QuenchSettings
-from .metrics import Metric, perplexity
-from .shuffle_eval import FRACTIONS, quality_dir, shuffle_experiment
-from .tables import cached_table
+from ising_nn.errors import IsingNNError
+from ising_nn.model.load import resolve_hub_name
+from ising_nn.quality.ising import DEFAULT_QUENCH, QuenchSettings
+from ising_nn.quality.metrics import Metric, perplexity
+from ising_nn.quality.shuffle_eval import FRACTIONS, quality_dir, shuffle_experiment
+from ising_nn.quality.tables import cached_table
 
 __all__ = ["TEXTS", "load_text", "load_lm", "hub_perplexity", "hub_shuffle_experiment"]
 

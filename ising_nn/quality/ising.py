@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..couplings import Couplings
+from ising_nn.model.couplings import Couplings
 
 __all__ = ["IsingPoint", "QuenchSettings", "ising_point", "DEFAULT_QUENCH"]
 
 
 @dataclass(frozen=True)
 class QuenchSettings:
-    """How E_0 is searched (see :func:`ising_nn.quench.quench`) and whether Wang-Landau runs too.
+    """How E_0 is searched (see :func:`ising_nn.quench.search.quench`) and whether Wang-Landau runs too.
 
     The default search has a fixed amount of work (32 annealed restarts of 200 sweeps, about 0.3 s for our
     1,856-spin models) and no time limit, so E_0 does not depend on the machine's load: with a 20 s limit,
@@ -65,14 +65,14 @@ DEFAULT_QUENCH = QuenchSettings()
 
 def ising_point(c: Couplings, settings: QuenchSettings = DEFAULT_QUENCH, seed: int = 0) -> IsingPoint:
     """Quench ``c`` (and optionally run Wang-Landau) and return its :class:`IsingPoint`."""
-    from ..quench import quench
+    from ising_nn.quench.search import quench
 
     q = quench(c, settings.method, restarts=settings.restarts, seed=seed, time_limit=settings.time_limit,
                sweeps=settings.sweeps if settings.method == "anneal" else None)
     rms = float(np.sqrt(np.mean(np.square(c.buffer, dtype=np.float64))))
     w_wl = float("nan")
     if settings.wl_time_limit:
-        from ..wanglandau import wang_landau
+        from ising_nn.wanglandau.run import wang_landau
 
         dos = wang_landau(c, seed=seed, time_limit=settings.wl_time_limit, progress=False)
         w_wl = float(dos.width) / c.n_spins

@@ -8,11 +8,11 @@ import time
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..load import load_couplings
-from .ising import DEFAULT_QUENCH, QuenchSettings, ising_point
-from .metrics import evaluate, quality
-from .shuffle_eval import quality_dir
-from .tables import cached_table
+from ising_nn.model.load import load_couplings
+from ising_nn.quality.ising import DEFAULT_QUENCH, QuenchSettings, ising_point
+from ising_nn.quality.metrics import evaluate, quality
+from ising_nn.quality.shuffle_eval import quality_dir
+from ising_nn.quality.tables import cached_table
 
 __all__ = ["ladder_experiment", "cached_ladder_experiment"]
 
@@ -36,7 +36,7 @@ def ladder_experiment(ladder, *, quench: QuenchSettings = DEFAULT_QUENCH, seed: 
         pt = ising_point(load_couplings(m), quench, seed=seed)
         a = float("nan")
         if alpha:
-            from .peer import ww_alpha
+            from ising_nn.quality.peer import ww_alpha
 
             a = ww_alpha(m).alpha
         rows.append({

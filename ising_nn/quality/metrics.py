@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import IsingNNError
+from ising_nn.errors import IsingNNError
 
 __all__ = ["Metric", "top1", "perplexity", "task_error", "quality", "METRICS", "evaluate"]
 
@@ -155,7 +155,7 @@ def _window_nll(model, batch):
 
 def evaluate(model, task: str, *, data_seed: int = 0, max_tokens: int | None = None) -> Metric:
     """The task metric of one of our trained models on its held-out split."""
-    from .data import digits_split
+    from ising_nn.quality.data import digits_split
 
     if task == "vit-digits":
         d = digits_split(data_seed)
@@ -171,7 +171,7 @@ _IDS_CACHE: dict[tuple[int, int], np.ndarray] = {}
 
 def _heldout_ids(model, data_seed: int) -> np.ndarray:
     """Held-out text as ids of the training vocabulary (rebuilt from the training text: deterministic)."""
-    from .data import char_tokenizer, text_split
+    from ising_nn.quality.data import char_tokenizer, text_split
 
     key = (data_seed, int(model.config.vocab_size))
     if key not in _IDS_CACHE:

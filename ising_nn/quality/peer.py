@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import IsingNNError
-from .weights import coupling_tensors
+from ising_nn.errors import IsingNNError
+from ising_nn.quality.weights import coupling_tensors
 
 __all__ = ["AlphaResult", "ww_alpha"]
 
@@ -49,7 +49,7 @@ def ww_alpha(model, *, min_evals: int = 8) -> AlphaResult:
 
     Parameters
     ----------
-    model : Hugging Face model of a family :func:`ising_nn.load.load_couplings` supports
+    model : Hugging Face model of a family :func:`ising_nn.model.load.load_couplings` supports
     min_evals : int
         Smallest spectrum WeightWatcher fits (its default, 8).
     """

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .correlate import QUANTITIES
-from .metrics import task_error
+from ising_nn.quality.correlate import QUANTITIES
+from ising_nn.quality.metrics import task_error
 
 __all__ = ["paper_accuracy", "paper_fraction_widths", "plot_task_error", "plot_width_fraction",
            "plot_ladder", "plot_correlations", "PAPER_SPINS", "COLORS"]
@@ -23,7 +23,7 @@ __all__ = ["paper_accuracy", "paper_fraction_widths", "plot_task_error", "plot_w
 PAPER_SPINS = {"gpt2": 65_280, "opt-125m": 65_280, "bert-base": 65_280}
 _PALETTE = sns.color_palette("colorblind")
 #: One colour per model in every quality figure (blue and orange stay 'trained' and 'shuffled', as in
-#: :mod:`ising_nn.plotting`).
+#: :mod:`ising_nn.paper.plotting`).
 COLORS = {m: _PALETTE[2 + i] for i, m in enumerate(
     ("vit-digits", "gpt2-text", "minilm", "gpt2", "opt-125m", "bert-base", "vit-base", "all-MiniLM-L6-v2"))}
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import atomic_path, format_header
-from .correlate import correlation_table, summary_paragraph, table_markdown
-from .ising import QuenchSettings
-from .ladder_eval import cached_ladder_experiment
-from .shuffle_eval import FRACTIONS, cached_shuffle_experiment, quality_dir
-from .tables import write_table
-from .train import TASKS, LazyLadder, default_config, torch_threads
+from ising_nn.quality.correlate import correlation_table, summary_paragraph, table_markdown
+from ising_nn.quality.ising import QuenchSettings
+from ising_nn.quality.ladder_eval import cached_ladder_experiment
+from ising_nn.quality.shuffle_eval import FRACTIONS, cached_shuffle_experiment, quality_dir
+from ising_nn.quality.tables import write_table
+from ising_nn.quality.train import TASKS, LazyLadder, default_config, torch_threads
+from ising_nn.results.textfile import atomic_path, format_header
 
 __all__ = ["QualityResults", "run_quality", "SMOKE_QUENCH", "SMOKE_FRACTIONS", "summary_from_file"]
 
@@ -118,8 +118,8 @@ def _md_header(params) -> str:
 def summary_from_file(dos_dir=None) -> str:
     """:func:`~.correlate.summary_paragraph` of ``<dos_dir>/quality/correlations.csv`` (for the overview
     notebook); a one-line note if the quality study has not been run."""
-    from ..paths import DOS_DIR
-    from .tables import read_table
+    from ising_nn.paper.paths import DOS_DIR
+    from ising_nn.quality.tables import read_table
 
     p = Path(dos_dir if dos_dir is not None else DOS_DIR) / "quality" / "correlations.csv"
     if not p.is_file():

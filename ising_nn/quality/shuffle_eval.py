@@ -3,7 +3,7 @@
 For each f and seed: shuffle the model's coupling-forming weights (:func:`~.weights.shuffle_model`, see
 its module for why the individual q, k, v weights are shuffled and then mapped), evaluate the task metric
 on the held-out split, build the couplings of the same shuffled weights with
-:func:`ising_nn.load.load_couplings`, and quench them for E_0 and W = 2 |E_0|; also WeightWatcher's alpha
+:func:`ising_nn.model.load.load_couplings`, and quench them for E_0 and W = 2 |E_0|; also WeightWatcher's alpha
 of the same weights. Results are cached in ``dos/quality/shuffle-<model>.csv``.
 """
 
@@ -17,13 +17,13 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .. import paths
-from ..errors import IsingNNError
-from ..load import load_couplings
-from .ising import DEFAULT_QUENCH, QuenchSettings, ising_point
-from .metrics import Metric, quality, task_error
-from .tables import cached_table
-from .weights import shuffle_model
+from ising_nn.errors import IsingNNError
+from ising_nn.model.load import load_couplings
+from ising_nn.paper import paths
+from ising_nn.quality.ising import DEFAULT_QUENCH, QuenchSettings, ising_point
+from ising_nn.quality.metrics import Metric, quality, task_error
+from ising_nn.quality.tables import cached_table
+from ising_nn.quality.weights import shuffle_model
 
 __all__ = ["FRACTIONS", "shuffle_experiment", "cached_shuffle_experiment", "quality_dir"]
 
@@ -83,7 +83,7 @@ def shuffle_experiment(model, metric: Callable[[object], Metric], *, name: str =
         pt = ising_point(load_couplings(m), quench, seed=s)
         a = float("nan")
         if alpha:
-            from .peer import ww_alpha
+            from ising_nn.quality.peer import ww_alpha
 
             a = ww_alpha(m).alpha
         rows.append({
@@ -105,7 +105,7 @@ def cached_shuffle_experiment(ladder, *, dos_dir=None, fractions: Sequence[float
     The table ``<dos_dir>/quality/shuffle-<ladder name>.csv`` is reused when its header (training
     configuration, fractions, seeds, quench settings, evaluation tokens) matches.
     """
-    from .metrics import evaluate
+    from ising_nn.quality.metrics import evaluate
 
     cfg = ladder.config
     fractions = _check_fractions(fractions)

@@ -1,5 +1,5 @@
 """Result tables: CSV files with a ``# key: value`` header, written atomically and reused when the header's
-parameters match (the same caching rule as the sampling results in ``dos/``).
+parameters match (:func:`ising_nn.results.textfile.header_matches`, the rule of every cached result).
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._version import __version__
-from ..io import atomic_path, format_header, read_header
+from ising_nn.results.textfile import atomic_path, format_header, header_matches, read_header
 
 __all__ = ["write_table", "read_table", "cached_table"]
 
@@ -42,11 +41,8 @@ def cached_table(path: str | os.PathLike, params: Mapping[str, object],
     Either way the table returned is the one read from the file."""
     path = Path(path)
     want = _norm(params)
-    if path.is_file() and not recompute:
-        head = read_header(path)
-        got = {k: v for k, v in head.items() if k != "version"}
-        if got == want and head.get("version") == f"ising-nn {__version__}":
-            return read_table(path)[0]
+    if not recompute and header_matches(path, want):
+        return read_table(path)[0]
     write_table(compute(), path, want)
     # read back, so a fresh result and a cached one are the same frame (dtypes included)
     return read_table(path)[0]

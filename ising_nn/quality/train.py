@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
-from .._version import __version__
-from ..errors import IsingNNError
+from ising_nn._version import __version__
+from ising_nn.errors import IsingNNError
+from ising_nn.paper import paths
 
 __all__ = ["TrainConfig", "Ladder", "LazyLadder", "train", "load_checkpoint", "default_config", "TASKS",
            "torch_threads"]
@@ -302,7 +302,7 @@ def _train_into(cfg: TrainConfig, out: Path, progress: bool) -> float:
     import torch
     from tqdm.auto import tqdm
 
-    from .data import char_tokenizer, digits_split, text_split
+    from ising_nn.quality.data import char_tokenizer, digits_split, text_split
 
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)

@@ -1,16 +1,16 @@
 """The weight tensors of a torch model that form its Ising couplings, and shuffling them in the model.
 
-Which tensors: per block, those :mod:`ising_nn.hf` reads (the family's layout from
-:mod:`ising_nn.hf_families`): the attention projections q, k, v (GPT-2: the fused ``c_attn``), then proj,
+Which tensors: per block, those :mod:`ising_nn.model.hf` reads (the family's layout from
+:mod:`ising_nn.model.hf_families`): the attention projections q, k, v (GPT-2: the fused ``c_attn``), then proj,
 fc1, fc2. Biases, embeddings, norms and heads are not couplings and are never touched.
 
 Shuffling the model (documented choice). The Ising coupling of the attention is ``qkv = W_q + W_k + W_v``,
 a sum that cannot be split back into three matrices, so a shuffle of the couplings cannot be written into a
 working network. We therefore shuffle the network's own weights: all values of the tensors above, pooled
 over the whole network in one flat vector (block by block, tensor by tensor, each in its storage order),
-with exactly :func:`ising_nn.transforms.shuffle` (each value picked with probability f, the picked values
+with exactly :func:`ising_nn.model.transforms.shuffle` (each value picked with probability f, the picked values
 permuted among themselves; f = 1 is a uniform permutation of all of them). The shuffled model's couplings
-are then made by :func:`ising_nn.load.load_couplings` as for any model, so the task metric and the Ising
+are then made by :func:`ising_nn.model.load.load_couplings` as for any model, so the task metric and the Ising
 quantities come from the same weights. Consequences: the pool holds 12 h^2 values per block (q, k, v, proj:
 h^2 each; fc1, fc2: 4 h^2 each) where the couplings hold 10 h^2, and an entry of ``qkv`` changes when any of
 its three terms moves (about ``1 - (1 - f)^3`` of them). At f = 0 the model is unchanged.
@@ -22,11 +22,11 @@ import copy
 
 import numpy as np
 
-from ..couplings import Couplings, Provenance
-from ..errors import IsingNNError
-from ..hf import _match
-from ..hf_families import layout_for
-from ..transforms import shuffle as shuffle_couplings
+from ising_nn.errors import IsingNNError
+from ising_nn.model.couplings import Couplings, Provenance
+from ising_nn.model.hf import _match
+from ising_nn.model.hf_families import layout_for
+from ising_nn.model.transforms import shuffle as shuffle_couplings
 
 __all__ = ["coupling_tensors", "weight_pool", "set_weight_pool", "shuffle_model"]
 
@@ -36,7 +36,7 @@ def coupling_tensors(model) -> list[tuple[str, object]]:
 
     Parameters
     ----------
-    model : Hugging Face torch model of a supported family (``ising_nn.hf_families.SUPPORTED``)
+    model : Hugging Face torch model of a supported family (``ising_nn.model.hf_families.SUPPORTED``)
     """
     cfg = getattr(model, "config", None)
     if cfg is None or not hasattr(model, "named_parameters"):
@@ -78,7 +78,7 @@ def shuffle_model(model, fraction: float, seed: int | None = 0):
     model : Hugging Face torch model
     fraction : float in [0, 1]
     seed : int
-        Seed of :func:`ising_nn.transforms.shuffle`.
+        Seed of :func:`ising_nn.model.transforms.shuffle`.
 
     Returns
     -------

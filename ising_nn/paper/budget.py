@@ -1,0 +1,72 @@
+"""Sampler budgets of a figures run, in units of work (sweeps, restarts) so that the same budget gives the
+same results on any machine; the notebooks take one by name: ``budget(smoke)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Budget", "budget", "DEFAULT_BUDGET", "SMOKE_BUDGET", "DEFAULT_WL_SWEEPS", "DEFAULT_QUENCH_RESTARTS"]
+
+#: Default Wang-Landau budget of one density of states: sweeps (N attempts) per window. Budgets count work,
+#: not seconds, so that the same inputs give the same file on any machine.
+DEFAULT_WL_SWEEPS = 10.0
+#: Default restarts of one annealed ground-state search (each a fixed schedule of sweeps).
+DEFAULT_QUENCH_RESTARTS = 64
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Sampler budgets of a figures run (the notebooks take one by name: ``budget(smoke)``).
+
+    Attributes
+    ----------
+    wl_sweeps : float
+        Wang-Landau sweeps per window of a whole model's DOS.
+    wl_sweeps_blocks : float
+        Wang-Landau sweeps per window of a DOS of the first k blocks (k below the full depth).
+    bins : int or None
+        Wang-Landau bins over the full energy range (None: the sampler's default).
+    quench_method : str
+        Method of :func:`ising_nn.quench.search.quench` for E_0.
+    quench_restarts : int or None
+        Its restarts (None: the method's default).
+    blocks : tuple of int or None
+        Depths k for the blocks figure (None: 1 .. L).
+    seeds : tuple of int
+        Independent Wang-Landau runs of the whole model (and, shuffled, independent shuffles); the first is
+        the one plotted everywhere.
+    canonical_sweeps : int or None
+        Production sweeps of the canonical engine for a whole model's thermodynamics (:func:`cached_thermo`),
+        whose equilibrium states start the Wang-Landau windows and whose MBAR ln g replaces Wang-Landau's where
+        its chains are equilibrated (:func:`ising_nn.canonical.hybrid_dos`). None: Wang-Landau alone.
+    canonical_tmin, canonical_tmax : float
+        Temperature range of the canonical engine.
+    canonical_bins : int or None
+        Wang-Landau bins over the full range of a whole model joined with MBAR: fine enough that a bin is
+        narrower than a third of the canonical energy spread down to ``canonical_tmin``.
+    """
+
+    wl_sweeps: float
+    wl_sweeps_blocks: float
+    bins: int | None
+    quench_method: str
+    quench_restarts: int | None
+    blocks: tuple[int, ...] | None
+    seeds: tuple[int, ...] = (0,)
+    canonical_sweeps: int | None = None
+    canonical_tmin: float = 1.0
+    canonical_tmax: float = 10.0
+    canonical_bins: int | None = None
+
+
+#: The default run of ``make figures`` (its wall time is in README.md, section Figures).
+DEFAULT_BUDGET = Budget(DEFAULT_WL_SWEEPS, 40.0, None, "anneal", DEFAULT_QUENCH_RESTARTS, None, (0,),
+                        canonical_sweeps=1000, canonical_bins=8000)
+#: Tiny budgets for the notebook tests: a fraction of a sweep per window, two depths plus the whole model, one seed.
+SMOKE_BUDGET = Budget(0.5, 1.0, 100, "layer", None, (1, 2), (0,), canonical_sweeps=80, canonical_tmin=8.0,
+                      canonical_tmax=40.0, canonical_bins=400)
+
+
+def budget(smoke: bool = False) -> Budget:
+    """The smoke-test budget or the default one."""
+    return SMOKE_BUDGET if smoke else DEFAULT_BUDGET

@@ -1,0 +1,165 @@
+"""One look for every figure: seaborn style, trained and shuffled always in the same colours, E/N on x axes.
+
+Figure builders take the dataclasses of :mod:`ising_nn.paper.series` (and the authors' curves where given) and
+return a matplotlib Figure; :func:`savefig` writes it atomically. The notebooks of helper "quality" use
+:func:`set_style`, :func:`color` and :func:`shades` too, so a trained network is the same blue everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+from ising_nn.results.dos import DOS
+from ising_nn.results.textfile import atomic_path
+
+__all__ = [
+    "set_style", "color", "shades", "COLORS", "E_LABEL", "LNG_LABEL", "plot_dos", "fig_dos", "fig_heat",
+    "fig_blocks", "savefig",
+]
+
+_PALETTE = sns.color_palette("colorblind")
+#: The colour of each kind of network in every figure.
+COLORS = {"trained": _PALETTE[0], "shuffled": _PALETTE[1], "published": (0.35, 0.35, 0.35)}
+_SEQ = {"trained": "Blues", "shuffled": "Oranges", "published": "Greys"}
+E_LABEL = r"$E\,/\,N$"
+LNG_LABEL = r"$\ln g(E)\,/\,N$"
+
+
+def set_style() -> None:
+    """seaborn theme shared by all figures."""
+    sns.set_theme(context="notebook", style="whitegrid", palette=_PALETTE, font_scale=0.95)
+
+
+def color(kind: str):
+    """Colour of ``"trained"``, ``"shuffled"`` or ``"published"``."""
+    return COLORS[kind]
+
+
+def shades(kind: str, n: int) -> list:
+    """``n`` shades of a kind's hue, light to dark (e.g. one per number of blocks or per fraction)."""
+    return sns.color_palette(_SEQ[kind], n + 2)[2:]
+
+
+def plot_dos(ax, dos: DOS, kind: str = "trained", label: str | None = None, n_spins: int | None = None,
+             scale: float = 1.0, **kw):
+    """ln g / N against E / N (``scale`` multiplies column 2, e.g. ln 10 for a base-10 file)."""
+    n = n_spins or dos.n_spins or 1
+    kw.setdefault("color", color(kind))
+    kw.setdefault("lw", 1.6)
+    return ax.plot(dos.E_k / n, dos.ln_g_per_spin_k * scale, label=label or kind, **kw)
+
+
+def fig_dos(results, published: tuple[DOS, DOS] | None = None):
+    """Density of states trained vs shuffled; a second panel against the authors' files when given."""
+    set_style()
+    ncols = 2 if published else 1
+    fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols, 3.9), squeeze=False)
+    ax = axes[0, 0]
+    for kind in ("trained", "shuffled"):
+        d = results.dos(kind)
+        plot_dos(ax, d, kind, f"{kind} (W/N = {d.width / d.n_spins:.3g})")
+    ax.set(xlabel=E_LABEL, ylabel=LNG_LABEL, title=f"{results.model}: density of states")
+    ax.legend(frameon=False, fontsize=8)
+    if published:
+        ax = axes[0, 1]
+        ln10 = np.log(10.0)
+        for kind, d in zip(("trained", "shuffled"), published, strict=True):
+            plot_dos(ax, results.dos(kind), kind, f"{kind}, this work")
+            plot_dos(ax, d, kind, f"{kind}, published (column 2 x ln 10)", scale=ln10, ls="--", lw=1.2)
+        ax.set(xlabel=E_LABEL, ylabel=LNG_LABEL, title="against the authors' files")
+        ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def fig_heat(heat, published=None):
+    """Physical C(T) per spin (left) and the paper-style curve (right), trained vs shuffled, T_c marked.
+
+    Left: the canonical engine's C(T) with its error band where its hot and cold starts agree (the
+    temperatures below are shaded), the Wang-Landau DOS's C(T) beside it (dashed: the DOS alone; thin: the
+    DOS file, joined with MBAR where the canonical chains are equilibrated), T_c with its error. Without a
+    canonical run the DOS's C(T) is the main curve, further seeds thin. ``published``: optional (trained,
+    shuffled) :class:`~ising_nn.thermo.from_dos.PaperStyleHeat` of the authors' files, dashed in the right panel.
+    """
+    set_style()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10.4, 3.9))
+    for kind in ("trained", "shuffled"):
+        t, e, cur = heat.physical(kind), heat.tc(kind), heat.canonical(kind)
+        tc = f"$T_c$ = {e.Tc:.3g} ± {e.Tc_err:.1g}" if np.isfinite(e.Tc) else "no interior peak"
+        if cur is not None:
+            a.plot(cur.T_t, cur.C_t, color=color(kind), label=f"{kind}, canonical ({tc})")
+            a.fill_between(cur.T_t, cur.C_t - cur.C_err_t, cur.C_t + cur.C_err_t, color=color(kind), alpha=0.3,
+                           lw=0)
+            wl = heat.wang_landau(kind)
+            if wl is not None:
+                a.plot(wl.T_k, wl.C_k, color=color(kind), ls="--", lw=1, label=f"{kind}, Wang-Landau DOS")
+            a.plot(t.T_k, t.C_k, color=color(kind), lw=0.5, alpha=0.6, label=f"{kind}, joined DOS file")
+            t_eq = heat.T_equilibrated(kind)
+            if np.isfinite(t_eq):
+                a.axvspan(t.T_k[0], t_eq, color=color(kind), alpha=0.06, lw=0)
+        else:
+            how = f"{len(e.Tc_r)} seeds" if len(e.Tc_r) > 1 else e.method
+            a.plot(t.T_k, t.C_k, color=color(kind), label=f"{kind} ($T_c$ = {e.Tc:.3g} ± {e.Tc_err:.1g}, {how})")
+            for extra in heat.replicas(kind)[1:]:
+                a.plot(extra.T_k, extra.C_k, color=color(kind), lw=0.8, alpha=0.45)
+        if np.isfinite(e.Tc):
+            a.axvline(e.Tc, color=color(kind), ls=":", lw=1)
+        p = heat.paper(kind)
+        b.plot(p.T_k, p.C_k, color=color(kind), label=f"{kind} ($T_c$ = {p.Tc:.3f})")
+        b.axvline(p.Tc, color=color(kind), ls=":", lw=1)
+    if published:
+        for kind, p in zip(("trained", "shuffled"), published, strict=True):
+            b.plot(p.T_k, p.C_k, color=color(kind), ls="--", lw=1, alpha=0.8,
+                   label=f"{kind}, published files ($T_c$ = {p.Tc:.3f})")
+    a.set(xscale="log", xlabel=r"$T$ (couplings' units, $k_B = 1$)", ylabel=r"$C(T)\,/\,N$",
+          title=f"{heat.model}: specific heat per spin (shaded: not equilibrated)")
+    top = max(np.nanmax(c.C_t + c.C_err_t) for c in (heat.canonical("trained"), heat.canonical("shuffled"))
+              if c is not None) if heat.canonical("trained") is not None else None
+    if top is not None:
+        a.set_ylim(0, 1.6 * top)
+    b.set(xlim=(0, 1), xlabel=r"$T$ (energy scaled by $W_\mathrm{trained}$)", ylabel=r"$C(T)$",
+          title="paper-style recipe (not the physical C)")
+    for ax in (a, b):
+        ax.legend(frameon=False, fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def fig_blocks(bs):
+    """Width against the number of blocks k (total and relative, as the paper), and the DOS for each k."""
+    set_style()
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 3.9))
+    k = bs.k_k
+    for kind, W, W0 in (("trained", bs.W_trained_k, bs.W0_trained_k),
+                        ("shuffled", bs.W_shuffled_k, bs.W0_shuffled_k)):
+        a.plot(k, W, "o-", color=color(kind), label=f"{kind}: DOS width W")
+        a.plot(k, W0, "s--", color=color(kind), mfc="none", label=f"{kind}: $2|E_0|$ (ground-state search)")
+        b.plot(k / bs.n_blocks, W / W.max(), "o-", color=color(kind), label=kind)
+    a.set(xlabel="blocks $k$", ylabel="width $W$ (couplings' units)", title=f"{bs.model}: width against depth")
+    a.set_xticks(k)
+    b.set(xlabel="$k\\,/\\,L$", ylabel=r"$W\,/\,W_\mathrm{max}$", title="relative width (the paper's axes)")
+    for i, kk in enumerate(k):
+        for kind, ds, ls in (("trained", bs.trained, "-"), ("shuffled", bs.shuffled, "--")):
+            col = shades(kind, len(k))[i]
+            plot_dos(c, ds[i], kind, f"k = {kk}" if kind == "trained" else "_nolegend_", color=col, ls=ls,
+                     lw=1.2)
+    c.set(xlabel=E_LABEL, ylabel=LNG_LABEL, title="DOS per k (solid trained, dashed shuffled)")
+    for ax in (a, b, c):
+        ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def savefig(fig, path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Write ``fig`` as PNG atomically (creating the folder) and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path

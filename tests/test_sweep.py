@@ -1,0 +1,73 @@
+"""The sweep on Dask: the same tasks on a two-worker LocalCluster write the same results as a sequential
+run, a failing task is reported with its inputs while the others finish, and cached results are read."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from _tiny import save_tiny
+
+from ising_nn.paper import Budget
+from ising_nn.paper.sweep import Task, _ordered, model_tasks, run_sweep, run_task
+
+BUDGET = Budget(wl_sweeps=100.0, wl_sweeps_blocks=100.0, bins=40, quench_method="anneal", quench_restarts=4,
+                blocks=None, seeds=(0,), canonical_sweeps=80, canonical_tmin=0.8, canonical_tmax=20.0,
+                canonical_bins=80)
+# header lines that record the run's wall time, the machine or where the files are, not results
+VOLATILE = re.compile(r"^# (\S*time\S*|\S*seconds\S*|elapsed|threads|layout|cold_start|start_spins|thermo|"
+                      r"wang_landau|input\.model|summary|couplings_read|loop\S*|tau\S*):")
+
+
+@pytest.fixture
+def model(tmp_path):
+    return save_tiny(tmp_path, "sweep", seed=8)
+
+
+def _results(root):
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.suffix == ".dat":
+            out[p.relative_to(root).as_posix()] = [l for l in p.read_text().splitlines() if not VOLATILE.match(l)]
+        elif p.suffix == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                out[p.relative_to(root).as_posix()] = {k: z[k].tobytes() for k in z.files if k != "header"}
+    return out
+
+
+def test_two_worker_cluster_writes_what_a_sequential_run_writes(model, tmp_path):
+    tasks = model_tasks(model, BUDGET, n_blocks=2)
+    assert {t.kind for t in tasks} == {"quench", "thermo", "dos"} and any(t.blocks == 1 for t in tasks)
+    seq = tmp_path / "seq"
+    for t in _ordered(tasks, BUDGET):
+        run_task(t, BUDGET, str(seq))
+    report = run_sweep(tasks, BUDGET, out_dir=tmp_path / "dask", workers=2, progress=False)
+    assert report.ok and len(report.done) == len(_ordered(tasks, BUDGET))
+    a, b = _results(seq), _results(tmp_path / "dask")
+    assert sorted(a) == sorted(b) and len(a) >= 10
+    for name in a:
+        assert a[name] == b[name], name
+
+
+def test_a_failing_task_is_reported_with_its_inputs_and_the_others_finish(model, tmp_path):
+    bad = Task("quench", str(tmp_path / "missing.npz"))
+    good = Task("quench", model, shuffle=1.0)
+    dependent = Task("dos", str(tmp_path / "missing.npz"), blocks=1)
+    report = run_sweep([bad, good, dependent], BUDGET, out_dir=tmp_path / "dos", workers=2, progress=False)
+    assert report.done == [good]
+    failed = dict(report.failed)
+    # the dependent DOS fails with its own ground-state search (another task, added as its dependency)
+    assert set(failed) == {bad, dependent, Task("quench", dependent.model, blocks=1)}
+    assert all("missing.npz" in msg for msg in failed.values())
+    assert "missing.npz" in bad.label
+    # cached: a second sweep reads the file (it is not written again)
+    path = next((tmp_path / "dos").rglob("shuffled_anneal.dat"))
+    mtime = path.stat().st_mtime_ns
+    again = run_sweep([good], BUDGET, out_dir=tmp_path / "dos", workers=1, progress=False)
+    assert again.ok and path.stat().st_mtime_ns == mtime
+
+
+def test_bad_task_kind():
+    with pytest.raises(ValueError, match="task kind"):
+        Task("magic", "minilm")
