@@ -2,8 +2,9 @@
 
 Every number comes from the cache of :mod:`ising_nn.paper` (computed through the Dask sweep when missing):
 the ground-state searches of the trained network and of its whole-network shuffle (E_0/N and the width
-W/N = 2|E_0|/N), the canonical engine's T_c of both with its error and the lowest equilibrated temperature,
-and the widths of the first k blocks.
+W/N = 2|E_0|/N), the canonical engine's T_c of both with its error and the lowest equilibrated temperature
+(``Tc_resolved``: the peak lies more than two errors above that temperature; otherwise the maximum of C(T)
+may lie below it, where the chains are not equilibrated), and the widths of the first k blocks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ __all__ = ["analyze", "COLUMNS"]
 #: The report's columns, in order.
 COLUMNS = ("model", "family", "n_spins", "n_couplings", "E0_per_spin_trained", "W_per_spin_trained",
            "E0_per_spin_shuffled", "W_per_spin_shuffled", "W_ratio", "Tc_trained", "Tc_err_trained",
-           "T_equilibrated_trained", "Tc_shuffled", "Tc_err_shuffled", "T_equilibrated_shuffled",
+           "T_equilibrated_trained", "Tc_resolved_trained", "Tc_shuffled", "Tc_err_shuffled",
+           "T_equilibrated_shuffled", "Tc_resolved_shuffled",
            "blocks", "W_per_spin_blocks_trained", "W_per_spin_blocks_shuffled")
 
 
@@ -85,10 +87,14 @@ def _row(model, info, b: Budget, out_dir, thermo: bool, blocks: bool) -> dict:
            "W_ratio": q[0].width / q[1].width, "blocks": info.blocks}
     for kind, f in (("trained", 0.0), ("shuffled", 1.0)):
         tc = tc_err = t_eq = math.nan
+        resolved = False
         if thermo:
             th = cached_thermo(model, shuffle=f, b=b, **kw)
             tc, tc_err, t_eq = th.curve.Tc, th.curve.Tc_err, float(th.header["T_equilibrated"])
-        row.update({f"Tc_{kind}": tc, f"Tc_err_{kind}": tc_err, f"T_equilibrated_{kind}": t_eq})
+            # a peak at (or within two errors of) the lowest equilibrated temperature may lie below it
+            resolved = bool(not th.curve.Tc_at_edge and tc - t_eq > 2 * tc_err)
+        row.update({f"Tc_{kind}": tc, f"Tc_err_{kind}": tc_err, f"T_equilibrated_{kind}": t_eq,
+                    f"Tc_resolved_{kind}": resolved})
         widths = []
         if blocks:
             widths = [cached_quench(model, blocks=k, shuffle=f, method=b.quench_method, restarts=b.quench_restarts,
