@@ -210,13 +210,18 @@ def quench(
     t_end = t1_default if t_end is None else validate.number("t_end", t_end)
     if not (t_start is not None and t_end is not None and 0 < t_end <= t_start):
         raise IsingNNError(f"need 0 < t_end <= t_start, got t_start={t_start}, t_end={t_end}")
-    switch = validate.number("switch", switch, optional=True)
-    if not 0 <= switch <= 1:
-        raise IsingNNError(f"switch must be a fraction in [0, 1], got {switch}")
+    switch = validate.number("switch", switch, lo=0.0, hi=1.0, what="fraction")
 
     rng = np.random.default_rng(seed)
     if method == "chains":
         return _chains(c, rng, restarts, sweeps or 200, t_start, t_end, device, seed)
+    out, info, tr = _search(c, method, rng, restarts, steps, sweeps, batch, t_start, t_end, switch, time_limit,
+                            target, progress)
+    return _result(c, method, seed, out, info, tr)
+
+
+def _search(c, method, rng, restarts, steps, sweeps, batch, t_start, t_end, switch, time_limit, target, progress):
+    """Run one of the numba methods: ``(restarts' outcome, counters, tracker)``."""
     if method == "authors":
         n = steps or 1_000_000
         tr = _m.Tracker(time_limit, target, n * restarts, progress, "authors quench")
@@ -235,6 +240,11 @@ def quench(
         n = sweeps or 200
         tr = _m.Tracker(time_limit, target, restarts and n * restarts, progress, "anneal")
         out, info = _m.anneal(c, rng, restarts, n, tr, batch, t_start, t_end, switch, steps or 10_000)
+    return out, info, tr
+
+
+def _result(c, method, seed, out, info, tr) -> QuenchResult:
+    """The best state of a search, its energy recomputed exactly, and the search's facts."""
     seconds = tr.t[-1] if tr.t else 0.0
     tr.bar.close()
 
