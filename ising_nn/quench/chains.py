@@ -6,11 +6,14 @@ of every layer given its neighbours."""
 
 from __future__ import annotations
 
-import math
+import time
 
 import numpy as np
 
-__all__ = ["anneal_chains"]
+from ising_nn.errors import IsingNNError
+from ising_nn.kernels.fields import energy_direct
+
+__all__ = ["anneal_chains", "chains_result"]
 
 
 def anneal_chains(c, rng: np.random.Generator, restarts: int, sweeps: int, t_start: float, t_end: float,
@@ -45,5 +48,30 @@ def anneal_chains(c, rng: np.random.Generator, restarts: int, sweeps: int, t_sta
                 ch.S[l] = s
     E = ch.energies()
     return E, ch.spins(), {"sweeps": sweeps * restarts, "greedy_sweeps": greedy, "converged": not changed,
-                           "scale": scale, "device": str(ch.device), "finite": bool(np.all(np.isfinite(E))),
-                           "log2_restarts": math.log2(max(restarts, 1))}
+                           "scale": scale, "device": str(ch.device)}
+
+
+def chains_result(c, rng, restarts: int, sweeps: int, t_start: float, t_end: float, device: str, seed):
+    """``quench(c, "chains", ...)``: a :class:`~ising_nn.quench.search.QuenchResult` from
+    :func:`anneal_chains` on ``device``."""
+    import torch
+
+    from ising_nn.quench.search import QuenchResult
+
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise IsingNNError(f"unknown device {device!r} ({exc})") from None
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        raise IsingNNError(f"device {device!r} asked for, but torch sees no CUDA device here")
+    t0 = time.perf_counter()
+    E_r, S_rn, info = anneal_chains(c, rng, restarts, sweeps, t_start, t_end, device)
+    r = int(np.argmin(E_r))
+    s = S_rn[r].copy()
+    energy = float(energy_direct(c.buffer, c.sizes_array, c.bond_offsets, c.spin_offsets, s))
+    seconds = time.perf_counter() - t0
+    return QuenchResult(energy=energy, energy_per_spin=energy / c.n_spins, n_spins=c.n_spins, seconds=seconds,
+                        method="chains", spins=s, width=2.0 * abs(energy), seed=seed, restarts=len(E_r), steps=0,
+                        sweeps=int(info["sweeps"]), flips=0, converged=bool(info["converged"]), stopped_early=False,
+                        energies_r=np.asarray(E_r, dtype=np.float64), trace_t=np.array([seconds]),
+                        trace_E=np.array([energy]), model=c.provenance.model)

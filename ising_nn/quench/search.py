@@ -214,7 +214,9 @@ def quench(
 
     rng = np.random.default_rng(seed)
     if method == "chains":
-        return _chains(c, rng, restarts, sweeps or 200, t_start, t_end, device, seed)
+        from ising_nn.quench.chains import chains_result
+
+        return chains_result(c, rng, restarts, sweeps or 200, t_start, t_end, device, seed)
     out, info, tr = _search(c, method, rng, restarts, steps, sweeps, batch, t_start, t_end, switch, time_limit,
                             target, progress)
     return _result(c, method, seed, out, info, tr)
@@ -273,30 +275,3 @@ def _result(c, method, seed, out, info, tr) -> QuenchResult:
         model=c.provenance.model,
     )
 
-
-def _chains(c: Couplings, rng, restarts: int, sweeps: int, t_start: float, t_end: float, device: str,
-            seed) -> QuenchResult:
-    """The ``chains`` method (:mod:`ising_nn.quench.chains`): torch, on ``device``."""
-    import time
-
-    import torch
-
-    from ising_nn.quench.chains import anneal_chains
-
-    try:
-        torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise IsingNNError(f"unknown device {device!r} ({exc})") from None
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-        raise IsingNNError(f"device {device!r} asked for, but torch sees no CUDA device here")
-    t0 = time.perf_counter()
-    E_r, S_rn, info = anneal_chains(c, rng, restarts, sweeps, t_start, t_end, device)
-    r = int(np.argmin(E_r))
-    s = S_rn[r].copy()
-    energy = float(energy_direct(c.buffer, c.sizes_array, c.bond_offsets, c.spin_offsets, s))
-    seconds = time.perf_counter() - t0
-    return QuenchResult(energy=energy, energy_per_spin=energy / c.n_spins, n_spins=c.n_spins, seconds=seconds,
-                        method="chains", spins=s, width=2.0 * abs(energy), seed=seed, restarts=len(E_r), steps=0,
-                        sweeps=int(info["sweeps"]), flips=0, converged=bool(info["converged"]), stopped_early=False,
-                        energies_r=np.asarray(E_r, dtype=np.float64), trace_t=np.array([seconds]),
-                        trace_E=np.array([energy]), model=c.provenance.model)
