@@ -96,7 +96,6 @@ class RunInfo:
     refine: int  # sampling bins per output bin
     out_width: float  # output bin width
     dE_typical: float
-    run_length: int
     windows_from_pool: int
     elapsed: float = 0.0  # seconds in the kernels
     chunks: int = 0
@@ -301,7 +300,7 @@ def setup_state(c: Couplings, a: Arrays, *, bin_width, bins, seed, windows, thre
     chunk = int(np.clip(CHUNK_SECONDS * 1e9 * LAYOUT_THREADS / (W * (50.0 + 0.5 * fan)), 1000, 1 << 26))
     info = RunInfo(seed=int(seed), symmetric=bool(symmetric), e_quench=E_q, k_bound=k_bound, margin=float(margin),
                    threads=int(threads), chunk=chunk, fingerprint=fingerprint(c), version=__version__,
-                   restarts=int(restarts), refine=m, out_width=w_out, dE_typical=dE_typ, run_length=int(run_length),
+                   restarts=int(restarts), refine=m, out_width=w_out, dE_typical=dE_typ,
                    windows_from_pool=int(from_pool))
     B = int(bin_off_w[-1])
     streams = seed_states(seed, W + 1)  # children of one SeedSequence: window j's stream does not depend on W
