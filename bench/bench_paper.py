@@ -7,14 +7,18 @@ that its peak memory is its own) it measures:
 
 - load and couplings: ``load_couplings(path)``;
 - the ground-state search: ``quench(c, "anneal", restarts=4)``;
-- the canonical engine: one replica-sweep (every layer drawn once) with 64 replicas, timed over 5 sweeps;
-- Wang-Landau: attempts per second over a short run (``max_sweeps``), and one window-sweep's time.
+- the canonical engine: one replica-sweep (every layer drawn once) with as many replicas as its run holds,
+  2 ladders x K rungs, timed over 3 sweeps. K is scaled from the 305 rungs of gpt2's full run
+  (``bench/PAPER_RUN.md``) as sqrt(N / 65,280): the rung spacing follows the energy spread, which grows as
+  sqrt(N);
+- Wang-Landau: attempts per second over a short run (``max_sweeps``), its number of windows W, and one
+  window-sweep's time.
 
-Each stage's wall time and the process's peak resident memory after it. The full runs are then projected
-from the per-sweep costs with the figures' budgets: the canonical engine runs 2 ladders x K rungs x
-(1,000 + ~240 tuning) sweeps, with K scaled from MiniLM's 170 rungs as sqrt(N / 16,512) (the rung spacing
-follows the energy spread, which grows as sqrt(N)); Wang-Landau runs 10 sweeps in each of W windows, W
-scaled from MiniLM's 833 as N / 16,512. These two are projections, marked as such in the table.
+Each stage's wall time and the process's peak resident memory after it. The full runs at the figures'
+budgets are then projected from those costs: the canonical engine's 1,250 sweeps (250 burn-in, 1,000
+production) of 2K replicas, without the pilot, the ladder's tuning and MBAR; Wang-Landau's 10 sweeps in each
+of the W windows. These two are projections, marked as such in the table; ``bench/PAPER_RUN.md`` holds
+gpt2's full run to compare them with.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "PAPER.md"
 MODELS = ("gpt2", "opt-125m", "opt-350m", "bert-large", "bloom-560m", "opt-1.3b")
-MINILM_N, MINILM_RUNGS, MINILM_WINDOWS = 16_512, 170, 833
+REF_N, REF_RUNGS = 65_280, 305  # gpt2 with random weights, run in full (bench/PAPER_RUN.md)
+SWEEPS = 1_250  # the figures' canonical budget: 250 burn-in + 1,000 production sweeps
 
 
 def config(name: str):
@@ -87,16 +92,17 @@ def measure(name: str, folder: Path) -> dict:
     t = time.perf_counter()
     q = quench(c, "anneal", restarts=4, seed=0)
     out.update(quench_s=time.perf_counter() - t, quench_peak_gb=_peak_gb(), E0_per_spin=q.energy_per_spin)
-    R = 64
+    K = round(REF_RUNGS * (c.n_spins / REF_N) ** 0.5)
+    R = 2 * K
     rng = np.random.default_rng(0)
     ch = LayerChains(c, (rng.integers(0, 2, (R, c.n_spins), dtype=np.int8) * 2 - 1).astype(np.int8))
     beta = torch.full((R, 1), 0.3)
     ch.half_sweep(0, beta)
     t = time.perf_counter()
-    for _ in range(5):
+    for _ in range(3):
         ch.half_sweep(0, beta)
         ch.half_sweep(1, beta)
-    out.update(sweep_s=(time.perf_counter() - t) / 5 / R, canonical_peak_gb=_peak_gb())
+    out.update(rungs=K, sweep_s=(time.perf_counter() - t) / 3 / R, canonical_peak_gb=_peak_gb())
     del ch
     t = time.perf_counter()
     d = wang_landau(c, bins=400, seed=0, max_sweeps=0.05, progress=False)
@@ -104,9 +110,8 @@ def measure(name: str, folder: Path) -> dict:
     windows = int(d.header["windows"])
     out.update(wl_s=time.perf_counter() - t, wl_peak_gb=_peak_gb(), wl_rate=att / kern, wl_windows=windows,
                wl_window_sweep_s=c.n_spins / (att / kern), wl_layout=d.header["layout"])
-    scale = c.n_spins / MINILM_N
-    out["canonical_projected_s"] = 2 * MINILM_RUNGS * scale**0.5 * 1240 * out["sweep_s"]
-    out["wl_projected_s"] = 10 * MINILM_WINDOWS * scale * out["wl_window_sweep_s"]
+    out["canonical_projected_s"] = SWEEPS * R * out["sweep_s"]
+    out["wl_projected_s"] = 10 * windows * out["wl_window_sweep_s"]
     return out
 
 
@@ -126,7 +131,8 @@ def _child(name: str) -> None:
 
 def table(rows: list[dict]) -> str:
     head = ("| model | spins | couplings | params | load + couplings | quench (anneal, 4 restarts) | "
-            "canonical sweep per replica (64 replicas) | Wang-Landau attempts/s | projected canonical (2 ladders, default budget) | "
+            "canonical sweep per replica (2K replicas) | Wang-Landau attempts/s | "
+            "projected canonical (2 ladders, default budget) | "
             "projected Wang-Landau (10 sweeps/window) | peak memory |\n|" + "---|" * 11)
     lines = [head]
     for r in rows:
@@ -136,8 +142,9 @@ def table(rows: list[dict]) -> str:
         peak = max(r[k] for k in ("load_peak_gb", "quench_peak_gb", "canonical_peak_gb", "wl_peak_gb"))
         lines.append(
             f"| {r['model']} | {r['n_spins']:,} | {r['n_bonds']:,} | {r['params'] / 1e6:.0f} M | {r['load_s']:.1f} s | "
-            f"{r['quench_s']:.1f} s | {r['sweep_s'] * 1e3:.2f} ms | {r['wl_rate'] / 1e6:.2f} M "
-            f"({r['wl_layout']}) | {r['canonical_projected_s'] / 3600:.1f} h | {r['wl_projected_s'] / 3600:.1f} h | "
+            f"{r['quench_s']:.1f} s | {r['sweep_s'] * 1e3:.2f} ms (K = {r['rungs']}) | {r['wl_rate'] / 1e6:.2f} M "
+            f"({r['wl_layout']}, {r['wl_windows']} windows) | {r['canonical_projected_s'] / 3600:.2f} h | "
+            f"{r['wl_projected_s'] / 3600:.2f} h | "
             f"{peak:.1f} GB |")
     return "\n".join(lines)
 

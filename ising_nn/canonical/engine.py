@@ -223,7 +223,7 @@ def _pilot(c, cold, tmin, tmax, sweeps, seeds, device) -> np.ndarray:
     m1, v1, m2, v2 = (np.asarray(x) for x in zip(*rows))
     _, var = rb_moments(beta_r.cpu().numpy()[:, 0], m1, v1, m2, v2)
     sigma = np.sqrt(np.maximum(var[:P], var[P:]))
-    sigma[0] = math.sqrt(float(np.dot(c.buffer.astype(np.float64), c.buffer)))  # exact at beta = 0
+    sigma[0] = math.sqrt(c.sum_J2)  # exact at beta = 0
     return place_ladder(beta_p, sigma, 1.0 / tmin)
 
 
@@ -362,7 +362,8 @@ def _analyse(st: _State, c: Couplings, tmin, tmax, points, n_bootstrap, max_samp
     curve, mbar = mbar_curve(E_n, N_k, beta_eq, T_t, N, n_bootstrap=n_bootstrap, seed=seed, f_k_init=f_ti)
     spread = float(np.min(np.sqrt(rungs.C_lk.mean(0)[1:K_eq] * N) * rungs.T_k[1:K_eq]))
     bin_width = spread / 3.0
-    E_b, ln_g_b = mbar_ln_g(mbar, E_n, N, grid_edges(E_n, bin_width))
+    samples = MBARSamples(E_n, N_k, beta_eq, np.asarray(mbar.f_k))
+    E_b, ln_g_b = mbar_ln_g(mbar, samples, N, grid_edges(E_n, bin_width))
     spins = st.chains.spins()
     spins_k = spins[st.slot_lk[HOT]]
     E_spins = st.chains.energies()[st.slot_lk[HOT]]
@@ -377,7 +378,6 @@ def _analyse(st: _State, c: Couplings, tmin, tmax, points, n_bootstrap, max_samp
         ess_min=f"{rungs.ess_lk[:, :K_eq].min():.0f}",
         mbar_samples=int(N_k.sum()), ln_g_bin_width=f"{bin_width:.4f}",
     )
-    samples = MBARSamples(E_n, N_k, beta_eq, np.asarray(mbar.f_k))
     return CanonicalResult(curve, rungs, T_eq, failed, E_b, ln_g_b, spins_k, E_spins, N, samples, header)
 
 

@@ -173,6 +173,16 @@ class Couplings:
         return int(self.buffer.nbytes)
 
     @property
+    def sum_J2(self) -> float:
+        """sum_ij J_ij^2 in float64 (in chunks: no float64 copy of the whole buffer). It sets the scale of the
+        thermodynamics: the variance of E over random spins, and the high-temperature limit U = -beta sum J^2."""
+        total = 0.0
+        for i in range(0, self.buffer.size, 1 << 24):
+            x = self.buffer[i : i + (1 << 24)].astype(np.float64)
+            total += float(x @ x)
+        return total
+
+    @property
     def bond_offsets(self) -> np.ndarray:
         """int64, shape (L + 1,): start of ``J_l`` in :attr:`buffer`; last entry = n_bonds."""
         s = np.asarray(self.layer_sizes, dtype=np.int64)

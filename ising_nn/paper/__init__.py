@@ -1,6 +1,7 @@
 """The paper's figures: the cache of sampler results under ``dos/`` (``cache``, ``dos``, ``thermo``; one rule:
 a file is reused when its header's inputs match), the budgets in units of work, the names of every file
-(``paths``), the series the notebooks plot, the published data, plotting, and ``python -m ising_nn.paper.figures``."""
+(``paths``), the series the notebooks plot, the published data, plotting, the full-size checks (``checks``), and
+``python -m ising_nn.paper.figures``."""
 
 from ising_nn.paper.budget import Budget, budget
 from ising_nn.paper.cache import cached_quench

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Budget", "budget", "DEFAULT_BUDGET", "SMOKE_BUDGET", "DEFAULT_WL_SWEEPS", "DEFAULT_QUENCH_RESTARTS"]
+__all__ = ["Budget", "budget", "temperature_range", "REFERENCE_SCALE", "DEFAULT_BUDGET", "SMOKE_BUDGET",
+           "DEFAULT_WL_SWEEPS", "DEFAULT_QUENCH_RESTARTS"]
 
 #: Default Wang-Landau budget of one density of states: sweeps (N attempts) per window. Budgets count work,
 #: not seconds, so that the same inputs give the same file on any machine.
@@ -40,7 +41,9 @@ class Budget:
         whose equilibrium states start the Wang-Landau windows and whose MBAR ln g replaces Wang-Landau's where
         its chains are equilibrated (:func:`ising_nn.canonical.hybrid_dos`). None: Wang-Landau alone.
     canonical_tmin, canonical_tmax : float
-        Temperature range of the canonical engine.
+        Temperature range of the canonical engine, in units of the couplings' scale sqrt(sum J^2 / N) relative
+        to MiniLM's (:func:`temperature_range`): MiniLM runs exactly this range, a network whose couplings are
+        a third of MiniLM's runs a third of it.
     canonical_bins : int or None
         Wang-Landau bins over the full range of a whole model joined with MBAR: fine enough that a bin is
         narrower than a third of the canonical energy spread down to ``canonical_tmin``.
@@ -70,3 +73,18 @@ SMOKE_BUDGET = Budget(0.5, 1.0, 100, "layer", None, (1, 2), (0,), canonical_swee
 def budget(smoke: bool = False) -> Budget:
     """The smoke-test budget or the default one."""
     return SMOKE_BUDGET if smoke else DEFAULT_BUDGET
+
+
+#: sqrt(sum J^2 / N) of the embedded trained MiniLM (1.5714035...): the unit of a budget's temperatures.
+REFERENCE_SCALE = 1.5714
+
+
+def temperature_range(b: Budget, scale: float) -> tuple[float, float]:
+    """The canonical engine's range for couplings of scale ``scale`` = sqrt(sum J^2 / N): ``b``'s range times
+    ``scale / REFERENCE_SCALE``, to 4 significant digits.
+
+    Couplings lambda J at temperature lambda T have exactly the thermodynamics of J at T, so a fixed range in
+    these units looks at every network in the same place relative to its own energy scale. MiniLM, trained or
+    shuffled (a shuffle keeps sum J^2), runs ``b``'s range itself."""
+    f = scale / REFERENCE_SCALE
+    return float(f"{b.canonical_tmin * f:.4g}"), float(f"{b.canonical_tmax * f:.4g}")

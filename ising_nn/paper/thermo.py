@@ -3,6 +3,7 @@ final states and samples, started cold from the cached ground state."""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ising_nn.errors import IsingNNError
-from ising_nn.paper.budget import Budget, budget
+from ising_nn.paper.budget import Budget, budget, temperature_range
 from ising_nn.paper.cache import _checkpoint, _drop_checkpoint, _inputs, _load, _quench_spins, _say
-from ising_nn.paper.paths import DOS_DIR, check_inputs, rel, thermo_path
+from ising_nn.paper.paths import DOS_DIR, check_inputs, model_key, rel, thermo_path
 from ising_nn.results.quench import spins_beside
 from ising_nn.results.textfile import atomic_path, header_matches
 
@@ -85,6 +86,19 @@ class CachedThermo:
                    z["equilibrated_k"].astype(bool), spins, samples, path)
 
 
+_SCALES: dict[tuple[str, int | None], float] = {}
+
+
+def coupling_scale(model, blocks: int | None = None) -> float:
+    """sqrt(sum J^2 / N) of a model's couplings (of its first ``blocks`` blocks), computed once per process: a
+    shuffle keeps it, so the cache can check a result's inputs without shuffling."""
+    key = (model_key(model), blocks)
+    if key not in _SCALES:
+        c, _, _ = _load(model, blocks, 0.0, 0)
+        _SCALES[key] = math.sqrt(c.sum_J2 / c.n_spins)
+    return _SCALES[key]
+
+
 def cached_thermo(
     model="minilm",
     *,
@@ -98,16 +112,19 @@ def cached_thermo(
 ) -> CachedThermo:
     """Canonical thermodynamics of a model (:func:`ising_nn.canonical.canonical_thermo`), read from
     ``out_dir`` when computed before. The cold start is the state of the cached ground-state search of the
-    same inputs (``b.quench_method``); ``b.canonical_sweeps``, ``canonical_tmin`` and ``canonical_tmax`` set
-    the run. Other parameters as :func:`cached_dos`."""
+    same inputs (``b.quench_method``); ``b.canonical_sweeps`` and the range ``canonical_tmin`` to
+    ``canonical_tmax``, scaled to the couplings by :func:`~ising_nn.paper.budget.temperature_range`, set the run
+    (the header's ``input.tmin`` and ``input.tmax`` are the temperatures run). Other parameters as
+    :func:`cached_dos`."""
     from ising_nn.canonical import canonical_thermo, write_thermo
 
     b = b or budget()
     blocks, shuffle, seed = check_inputs(blocks, shuffle, seed)
     if b.canonical_sweeps is None:
         raise IsingNNError("this budget has no canonical_sweeps: the canonical engine is not part of it")
+    tmin, tmax = temperature_range(b, coupling_scale(model, blocks))
     inputs = _inputs(model, blocks, shuffle, seed, sampler="canonical", sweeps=b.canonical_sweeps,
-                     tmin=f"{b.canonical_tmin:g}", tmax=f"{b.canonical_tmax:g}",
+                     tmin=f"{tmin:g}", tmax=f"{tmax:g}",
                      cold=f"quench {b.quench_method} {b.quench_restarts}")
     path = thermo_path(model, blocks=blocks, shuffle=shuffle, seed=seed, out_dir=out_dir)
     if not force and header_matches(path, inputs) and path.with_suffix(".npz").is_file():
@@ -120,7 +137,7 @@ def cached_thermo(
     ckpt = _checkpoint(out_dir, model, f"thermo_{path.stem}", inputs)
     _say(verbose, f"thermo: computing {path} (canonical engine, {b.canonical_sweeps} sweeps, {c.n_spins} spins)"
          + (" from its checkpoint" if ckpt.exists() else ""))
-    r = canonical_thermo(c, tmin=b.canonical_tmin, tmax=b.canonical_tmax, sweeps=b.canonical_sweeps, seed=seed,
+    r = canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=b.canonical_sweeps, seed=seed,
                          cold_spins=saved.spins, checkpoint=ckpt, resume=True, progress=False)
     rs = r.rungs
     N = c.n_spins
