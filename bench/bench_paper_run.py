@@ -1,7 +1,7 @@
 """A paper-sized model run end to end at the figures' budget (``make bench-paper-run`` writes
 ``bench/PAPER_RUN.md``).
 
-:mod:`bench.bench_paper` times one sweep of each stage and projects the rest; this runs the whole chain that
+:mod:`bench.bench_paper` times a few sweeps of each stage and projects the rest; this runs the whole chain that
 ``make figures`` runs for a model, on one model of the paper's size (default ``gpt2``, 65,280 spins, built
 from ``GPT2Config()`` with random weights, saved with ``save_pretrained`` and loaded by path):
 
@@ -138,7 +138,8 @@ def report(row: dict, projected: dict | None) -> str:
     proj = ""
     if projected:
         proj = (f" `bench/PAPER.md` projected {projected['canonical_projected_s'] / 3600:.2f} h for the canonical "
-                f"engine and {projected['wl_projected_s'] / 3600:.2f} h for Wang-Landau from one timed sweep; measured "
+                f"engine (its sampling only: no pilot, tuning or MBAR) and {projected['wl_projected_s'] / 3600:.2f} h "
+                f"for Wang-Landau from a few timed sweeps; measured "
                 f"{r['thermo_seconds'] / 3600:.2f} h and {r['wl_seconds'] / 3600:.2f} h.")
     return f"""# A paper-sized model end to end
 
