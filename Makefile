@@ -21,7 +21,7 @@ help:
 	@echo "make bench     benchmarks; writes bench/RESULTS.md"
 	@echo "make bench-canonical  the canonical engine alone; writes bench/CANONICAL.md"
 	@echo "make bench-paper  cost per stage of paper-sized models built from their configurations; writes bench/PAPER.md"
-	@echo "make bench-paper-run  gpt2 (65,280 spins) end to end at the figures' budget, checked; writes bench/PAPER_RUN.md"
+	@echo "make bench-paper-run  gpt2 and opt-125m (65,280 spins) end to end at the figures' budget, checked; writes bench/PAPER_RUN.md"
 	@echo "make bench-runs  accuracy per second of runs of 16 spins against random spins; writes bench/RUNS.md"
 	@echo "make lint      ruff"
 

@@ -2,8 +2,9 @@
 ``bench/PAPER_RUN.md``).
 
 :mod:`bench.bench_paper` times a few sweeps of each stage and projects the rest; this runs the whole chain that
-``make figures`` runs for a model, on one model of the paper's size (default ``gpt2``, 65,280 spins, built
-from ``GPT2Config()`` with random weights, saved with ``save_pretrained`` and loaded by path):
+``make figures`` runs for a model, on models of the paper's size (default ``gpt2`` and ``opt-125m``, 65,280
+spins each, built from ``GPT2Config()`` and ``OPTConfig()`` with random weights, saved with
+``save_pretrained`` and loaded by path):
 
 1. the ground-state search, ``cached_quench`` (anneal, 64 restarts);
 2. the canonical engine, ``cached_thermo`` (two ladders, hot and cold, 1,000 production sweeps, MBAR);
@@ -38,6 +39,7 @@ from datetime import date
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "PAPER_RUN.md"
+MODELS = ("gpt2", "opt-125m")  # the paper's two smallest models, 65,280 spins each
 
 
 def _peak_gb() -> float:
@@ -133,25 +135,19 @@ def _stages(r: dict) -> str:
                       *("| " + " | ".join(x) + " |" for x in rows)])
 
 
-def report(row: dict, projected: dict | None) -> str:
-    r = row
+def section(r: dict, projected: dict | None) -> str:
+    """One model's table, checks and raw row."""
     proj = ""
     if projected:
-        proj = (f" `bench/PAPER.md` projected {projected['canonical_projected_s'] / 3600:.2f} h for the canonical "
+        proj = (f"`bench/PAPER.md` projected {projected['canonical_projected_s'] / 3600:.2f} h for the canonical "
                 f"engine (its sampling only: no pilot, tuning or MBAR) and {projected['wl_projected_s'] / 3600:.2f} h "
                 f"for Wang-Landau from a few timed sweeps; measured "
-                f"{r['thermo_seconds'] / 3600:.2f} h and {r['wl_seconds'] / 3600:.2f} h.")
-    return f"""# A paper-sized model end to end
-
-{date.today().isoformat()}, {platform.node()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores;
-command: `python -m bench.bench_paper_run --model {r['model']}` (`make bench-paper-run`).
-
-{__doc__.split(chr(10) * 2, 1)[1]}
-## {r['model']}: {r['n_spins']:,} spins, {r['n_bonds']:,} couplings, T in [{r['tmin']:g}, {r['tmax']:g}]
+                f"{r['thermo_seconds'] / 3600:.2f} h and {r['wl_seconds'] / 3600:.2f} h.\n")
+    return f"""## {r['model']}: {r['n_spins']:,} spins, {r['n_bonds']:,} couplings, T in [{r['tmin']:g}, {r['tmax']:g}]
 
 {_stages(r)}
-{proj}
 
+{proj}
 **Checks** (as `tests/test_scale.py` on MiniLM):
 - DOS against the canonical engine at {r['n_T']} temperatures from T_valid = {r['T_valid']:.4f} up: largest
   deviation beyond the bins' Sheppard shifts {max(r['z_U'], 0):.2f} standard errors in U and
@@ -174,25 +170,36 @@ Raw row:
 """
 
 
+def report(rows: list[dict], projected: dict[str, dict]) -> str:
+    models = " ".join(r["model"] for r in rows)
+    return (f"# Paper-sized models end to end\n\n{date.today().isoformat()}, {platform.node()}, "
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores;\ncommand: "
+            f"`python -m bench.bench_paper_run --models {models}` (`make bench-paper-run`).\n\n"
+            + __doc__.split(chr(10) * 2, 1)[1] + "\n"
+            + "\n".join(section(r, projected.get(r["model"])) for r in rows))
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="gpt2")
+    ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--out", type=Path, default=Path("/tmp/ising-nn-paper-run"))
-    ap.add_argument("--report", action="store_true", help="only rewrite the table from the cache")
+    ap.add_argument("--report", action="store_true", help="only rewrite the tables from the cache")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows_file = args.out / f"{args.model}.json"
-    if not args.report:
-        row = run(args.model, args.out)
-        rows_file.write_text(json.dumps(row) + "\n")
-    row = json.loads(rows_file.read_text())
-    row.update(checks(row, args.out))
-    projected = None
+    rows = []
+    for model in args.models:
+        rows_file = args.out / f"{model}.json"
+        if not args.report:
+            rows_file.write_text(json.dumps(run(model, args.out)) + "\n")
+        row = json.loads(rows_file.read_text())
+        row.update(checks(row, args.out))
+        rows.append(row)
+    projected = {}
     paper = OUT.with_name("PAPER.md")
     for line in paper.read_text().splitlines() if paper.is_file() else []:
-        if line.startswith("{") and json.loads(line).get("model") == args.model:
-            projected = json.loads(line)
-    OUT.write_text(report(row, projected))
+        if line.startswith("{"):
+            projected[json.loads(line)["model"]] = json.loads(line)
+    OUT.write_text(report(rows, projected))
     print(f"wrote {OUT}")
 
 
