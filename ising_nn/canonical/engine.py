@@ -101,8 +101,8 @@ class CanonicalResult:
     failed_T : list of float
         Rung temperatures that failed the test.
     E_b, ln_g_b : ndarray
-        ln g(E) per spin over the energies the equilibrated rungs sampled (MBAR at beta = 0), on bins a
-        third of the smallest canonical energy spread of those rungs wide.
+        ln g(E) per spin over the energies the equilibrated rungs sampled (MBAR, :func:`mbar_ln_g`), on bins
+        a third of the smallest canonical energy spread of those rungs wide.
     samples : MBARSamples
         What MBAR used (to rebuild ln g on other bins: :func:`ising_nn.canonical.hybrid_dos`).
     spins_k : ndarray, shape (K, N), int8
