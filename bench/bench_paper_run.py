@@ -51,7 +51,6 @@ def run(model: str, out_dir: Path) -> dict:
     from bench.bench_paper import build
     from ising_nn.model.load import load_couplings
     from ising_nn.paper import budget
-    from ising_nn.paper.budget import temperature_range
     from ising_nn.paper.cache import cached_quench
     from ising_nn.paper.dos import cached_dos
     from ising_nn.paper.thermo import cached_thermo
@@ -66,8 +65,6 @@ def run(model: str, out_dir: Path) -> dict:
     row.update(load_s=time.perf_counter() - t, n_spins=c.n_spins, n_bonds=c.n_bonds,
                scale=math.sqrt(c.sum_J2 / c.n_spins))
     b = budget()
-    tmin, tmax = temperature_range(b, row["scale"])
-    row.update(tmin=tmin, tmax=tmax)
     del c
     kw = dict(out_dir=out_dir / "dos", verbose=True)
     t = time.perf_counter()

@@ -8,8 +8,13 @@ import numpy as np
 
 from ising_nn.model.couplings import Couplings, Provenance
 from ising_nn.model.files import save_npz
+from ising_nn.paper import Budget
 
 SIZES = (4, 4, 4, 8, 4, 4, 4, 8, 4)  # 44 spins, 4 matrices per block
+#: Budgets small enough for the tiny network's end-to-end tests (seconds).
+TINY_BUDGET = Budget(wl_sweeps=50.0, wl_sweeps_blocks=50.0, bins=40, quench_method="anneal", quench_restarts=4,
+                     blocks=None, seeds=(0,), canonical_sweeps=80, canonical_tmin=0.8, canonical_tmax=20.0,
+                     canonical_bins=80)
 
 
 def save_tiny(folder, name: str, seed: int) -> str:

@@ -7,16 +7,14 @@ import json
 
 import numpy as np
 import pytest
-from _tiny import save_tiny
+from _tiny import TINY_BUDGET, save_tiny
 
 import ising_nn
 from ising_nn.cli import main
-from ising_nn.paper import Budget, cached_quench
+from ising_nn.paper import cached_quench
 from ising_nn.paper.analyze import COLUMNS
 
-BUDGET = Budget(wl_sweeps=50.0, wl_sweeps_blocks=50.0, bins=40, quench_method="anneal", quench_restarts=4,
-                blocks=None, seeds=(0,), canonical_sweeps=80, canonical_tmin=0.8, canonical_tmax=20.0,
-                canonical_bins=80)
+BUDGET = TINY_BUDGET
 
 
 @pytest.fixture

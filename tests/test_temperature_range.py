@@ -7,17 +7,15 @@ import math
 
 import numpy as np
 import pytest
-from _tiny import save_tiny
+from _tiny import TINY_BUDGET, save_tiny
 
 from ising_nn.model.files import save_npz
 from ising_nn.model.load import load_couplings
-from ising_nn.paper import Budget, budget, cached_thermo
+from ising_nn.paper import budget, cached_thermo
 from ising_nn.paper.budget import REFERENCE_SCALE, temperature_range
 from ising_nn.paper.thermo import coupling_scale
 
-BUDGET = Budget(wl_sweeps=50.0, wl_sweeps_blocks=50.0, bins=40, quench_method="anneal", quench_restarts=4,
-                blocks=None, seeds=(0,), canonical_sweeps=80, canonical_tmin=0.8, canonical_tmax=20.0,
-                canonical_bins=80)
+BUDGET = TINY_BUDGET
 
 
 def test_minilm_runs_the_budgets_range_itself():
