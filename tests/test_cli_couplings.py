@@ -33,8 +33,8 @@ def test_couplings_then_info(tmp_path, capsys):
     out = tmp_path / "m.npz"
     rc, so, se = _run(capsys, "couplings", "minilm", "-o", str(out), "--blocks", "2", "--shuffle", "0.25",
                       "--shuffle-seed", "7")
-    assert rc == 0 and se == ""
-    assert so.count("\n") == 1 and "5,760 spins" in so and "2,949,120 bonds" in so
+    assert rc == 0 and so == ""
+    assert se.count("\n") == 1 and "5,760 spins" in se and "2,949,120 bonds" in se
     c = load_npz(out)
     assert c.n_blocks == 2 and c.provenance.shuffle == 0.25 and c.provenance.shuffle_seed == 7
     rc, so, _ = _run(capsys, "info", str(out), "--json")

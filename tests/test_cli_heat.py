@@ -36,7 +36,7 @@ def test_physical(chain_file, tmp_path, capsys):
     x_star = brentq(lambda x: x * np.tanh(x) - 1, 0.5, 2)
     assert float(h["Tc"]) == pytest.approx(0.5 / x_star, rel=1e-6)
     assert "binning" in h["Tc_err"]
-    assert "Tc =" in capsys.readouterr().out
+    assert "Tc =" in capsys.readouterr().err
 
 
 def test_replicas(chain_file, tmp_path, capsys):
@@ -59,7 +59,7 @@ def test_replicas(chain_file, tmp_path, capsys):
     mean, sem = np.mean(tcs), np.std(tcs, ddof=1) / np.sqrt(3)
     got = read_header(out)["Tc_replicas"].split()
     assert float(got[0]) == pytest.approx(mean, rel=1e-6) and float(got[2]) == pytest.approx(sem, rel=1e-2)
-    assert "over 3 runs" in capsys.readouterr().out
+    assert "over 3 runs" in capsys.readouterr().err
     assert main(["heat", str(chain_file), "-o", str(out), "--paper-style", "--replicas", str(files[0])]) == 2
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ising_nn.cli._args import add_deprecated, add_network_args
@@ -67,7 +68,7 @@ def run_couplings(args) -> int:
     p = c.provenance
     shuffled = f", shuffle {p.shuffle:g} (seed {p.shuffle_seed})" if p.shuffle else ""
     print(f"wrote {out}: {p.model} ({p.family}), {c.n_blocks} blocks{shuffled}, {c.n_spins:,} spins, "
-          f"{c.n_bonds:,} bonds, {human_bytes(c.nbytes)}")
+          f"{c.n_bonds:,} bonds, {human_bytes(c.nbytes)}", file=sys.stderr)  # stdout: nothing, the data is in OUT
     return 0
 
 

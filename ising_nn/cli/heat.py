@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -126,5 +127,5 @@ def run(args: argparse.Namespace) -> int:
             line += f"; over {len(est.Tc_r)} runs Tc = {est.Tc:.6g} +- {est.Tc_err:.2g}"
     fields.update({"tmin": f"{T[0]:.8g}", "tmax": f"{T[-1]:.8g}", "points": T.size})
     write_heat(args.output, T, C, fields)
-    print(f"{line}; wrote {args.output}")
+    print(f"{line}; wrote {args.output}", file=sys.stderr)  # stdout: nothing, the data is in HEAT.dat
     return 0

@@ -31,7 +31,7 @@ COLUMNS = ("model", "family", "n_spins", "n_couplings", "E0_per_spin_trained", "
 
 def analyze(models: str | Sequence[str], *, b: Budget | None = None, scheduler: str | None = None,
             out_dir: str | os.PathLike = DOS_DIR, thermo: bool = True, blocks: bool = True,
-            progress: bool = False) -> pd.DataFrame:
+            progress: bool = False, connect_timeout: float | None = None) -> pd.DataFrame:
     """One row per model (columns :data:`COLUMNS`); see the module docstring.
 
     Parameters
@@ -46,6 +46,10 @@ def analyze(models: str | Sequence[str], *, b: Budget | None = None, scheduler: 
         The cache (default the repository's ``dos/``).
     thermo, blocks : bool
         Include T_c (the canonical engine: minutes per network when not cached) and the per-block widths.
+    progress : bool
+        The sweep's progress bar and scheduler address, on stderr.
+    connect_timeout : float, optional
+        Seconds to wait for ``scheduler`` (default ``$ISING_NN_CONNECT_TIMEOUT``, else 10).
 
     Returns
     -------
@@ -69,7 +73,8 @@ def analyze(models: str | Sequence[str], *, b: Budget | None = None, scheduler: 
                 tasks.append(Task("thermo", m, None, f))
             if blocks:
                 tasks += [Task("quench", m, k, f) for k in range(1, info.blocks)]
-    report = run_sweep(tasks, b, out_dir=out_dir, scheduler=scheduler, progress=progress)
+    report = run_sweep(tasks, b, out_dir=out_dir, scheduler=scheduler, progress=progress,
+                       connect_timeout=connect_timeout)
     if report.failed:
         raise IsingNNError("; ".join(f"{t.label}: {msg}" for t, msg in report.failed))
     return pd.DataFrame([_row(m, infos[m], b, out_dir, thermo, blocks) for m in models], columns=list(COLUMNS))

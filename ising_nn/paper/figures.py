@@ -85,6 +85,7 @@ def run_figures(
     log_output: bool = False,
     sweep: bool = True,
     scheduler: str | None = None,
+    connect_timeout: float | None = None,
 ) -> list[NotebookRun]:
     """Execute the figure notebooks in order; returns one :class:`NotebookRun` per notebook.
 
@@ -109,6 +110,8 @@ def run_figures(
         it needs, one run after another.
     scheduler : str, optional
         A Dask scheduler's address for the sweep (default ``$ISING_NN_SCHEDULER``, else a local cluster).
+    connect_timeout : float, optional
+        Seconds to wait for ``scheduler`` (default ``$ISING_NN_CONNECT_TIMEOUT``, else 10).
     """
     import papermill as pm
 
@@ -125,7 +128,8 @@ def run_figures(
         values["paper_data"] = str(Path(paper_data).resolve())
     present = [n for n in notebooks if (Path(notebooks_dir) / f"{n}.ipynb").is_file()]
     if sweep and set(present) & SAMPLED:
-        report = precompute(models or ["minilm"], smoke=smoke, dos_dir=values["dos_dir"], scheduler=scheduler)
+        report = precompute(models or ["minilm"], smoke=smoke, dos_dir=values["dos_dir"], scheduler=scheduler,
+                            connect_timeout=connect_timeout)
         for t, msg in report.failed:
             print(f"figures: sweep task {t.label} failed: {msg}", flush=True)
     runs: list[NotebookRun] = []
@@ -159,7 +163,7 @@ def run_figures(
 
 
 def precompute(models: Sequence[str], *, smoke: bool = False, dos_dir: str | os.PathLike | None = None,
-               scheduler: str | None = None, progress: bool = True):
+               scheduler: str | None = None, progress: bool = True, connect_timeout: float | None = None):
     """Every sampler run of the figures for ``models`` (:func:`ising_nn.paper.sweep.figure_tasks` with the
     fraction notebook's shuffled fractions and seeds), as Dask tasks; returns the sweep's report."""
     from ising_nn.paper.budget import budget
@@ -170,7 +174,8 @@ def precompute(models: Sequence[str], *, smoke: bool = False, dos_dir: str | os.
     b = budget(smoke)
     tasks = figure_tasks(models, b, fractions=SMOKE_FRACTIONS if smoke else FRACTIONS,
                          fraction_seeds=(0,) if smoke else (0, 1, 2))
-    report = run_sweep(tasks, b, out_dir=dos_dir or DOS_DIR, scheduler=scheduler, progress=progress)
+    report = run_sweep(tasks, b, out_dir=dos_dir or DOS_DIR, scheduler=scheduler, progress=progress,
+                       connect_timeout=connect_timeout)
     print(f"figures: sweep of {len(report.done) + len(report.failed)} tasks in {report.seconds:.0f} s"
           + (f", {len(report.failed)} failed" if report.failed else ""), flush=True)
     return report
@@ -188,13 +193,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--verbose", action="store_true", help="stream the notebooks' output")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="a Dask scheduler for the sampler runs (default $ISING_NN_SCHEDULER, else a local cluster)")
+    p.add_argument("--connect-timeout", type=float, metavar="SECONDS",
+                   help="how long to wait for --scheduler to answer (default $ISING_NN_CONNECT_TIMEOUT, else 10)")
     p.add_argument("--no-sweep", action="store_true", help="no Dask: each notebook computes what it needs")
     a = p.parse_args(argv)
     t0 = time.perf_counter()
     try:
         runs = run_figures(a.models, smoke=a.smoke, dos_dir=a.dos_dir, plots_dir=a.plots_dir,
                            paper_data=a.paper_data, notebooks=a.only or ORDER, log_output=a.verbose,
-                           sweep=not a.no_sweep, scheduler=a.scheduler)
+                           sweep=not a.no_sweep, scheduler=a.scheduler, connect_timeout=a.connect_timeout)
     except IsingNNError as exc:
         print(f"figures: error: {exc}", file=sys.stderr)
         return 2

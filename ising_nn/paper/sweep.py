@@ -5,27 +5,53 @@ inputs and the budget decide its file, so a task whose file exists is read, neve
 tasks give the same files sequentially, on a local cluster or on a remote one. Dependencies follow the
 samplers: a canonical run starts cold from the ground-state search of the same inputs, and a density of
 states from both. :func:`run_sweep` sends the tasks to ``scheduler`` (an address, or ``$ISING_NN_SCHEDULER``)
-or to a :class:`distributed.LocalCluster` sized to the machine, shows progress, prints the dashboard
-address, and reports every failed task with its inputs while the others finish.
+or to a :class:`distributed.LocalCluster` sized to the machine, shows progress and the dashboard address (on
+stderr: stdout is left to the data a command prints), and reports every failed task with its inputs while the
+others finish.
+
+Faults, each one line for the user (an :class:`~ising_nn.errors.IsingNNError`, exit status 2 from the CLI):
+
+* a scheduler that cannot be reached within the connect timeout (``connect_timeout``, else
+  ``$ISING_NN_CONNECT_TIMEOUT``, else 10 s; it is dask's ``distributed.comm.timeouts.connect`` while the sweep
+  runs) names the address and what to check;
+* a worker that dies in the middle of a task: the scheduler runs the task again on another worker (dask's
+  ``distributed.scheduler.allowed-failures``); a task that keeps killing its workers, or that raises twice
+  (``retries=1`` on submit), is reported with its inputs while the other tasks finish;
+* a scheduler that goes away mid-sweep: the sweep stops with one line.
+
+Every finished task's result is a file in the cache, written atomically, so a rerun of the same sweep reads
+what was finished and computes only what is missing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import sys
 import time
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ising_nn import validate
 from ising_nn.errors import IsingNNError
 from ising_nn.paper.budget import Budget
 from ising_nn.paper.paths import DOS_DIR, dos_path
 
-__all__ = ["Task", "SweepReport", "figure_tasks", "model_tasks", "run_task", "run_sweep", "SCHEDULER_ENV"]
+__all__ = ["Task", "SweepReport", "figure_tasks", "model_tasks", "run_task", "run_sweep", "connect_timeout_seconds",
+           "SCHEDULER_ENV", "TIMEOUT_ENV", "CONNECT_TIMEOUT", "RETRIES"]
 
 #: Environment variable naming a Dask scheduler to send the tasks to (``tcp://host:8786``).
 SCHEDULER_ENV = "ISING_NN_SCHEDULER"
+#: Environment variable: seconds to wait for the scheduler to answer (default :data:`CONNECT_TIMEOUT`).
+TIMEOUT_ENV = "ISING_NN_CONNECT_TIMEOUT"
+CONNECT_TIMEOUT = 10.0
+#: Dask's ``retries=`` of every task: a task that raised runs once more (perhaps on another worker) before it is
+#: reported. A worker that dies mid-task is the scheduler's ``allowed-failures`` (default 3), not a retry.
+RETRIES = 1
+_KEY = "ising-nn "  # a task's Dask key: this, then its label
 KINDS = ("quench", "thermo", "dos")
 
 
@@ -160,19 +186,80 @@ def _ordered(tasks: Sequence[Task], b: Budget) -> list[Task]:
     return list(seen)
 
 
-def _client(scheduler: str | None, workers: int | None):
+def connect_timeout_seconds(seconds: float | str | None = None) -> float:
+    """Seconds to wait for a Dask scheduler: ``seconds``, else ``$ISING_NN_CONNECT_TIMEOUT``, else 10."""
+    if seconds is not None:
+        return validate.number("--connect-timeout", seconds, positive=True, what="number of seconds")
+    env = os.environ.get(TIMEOUT_ENV)
+    if env not in (None, ""):
+        return validate.number(f"${TIMEOUT_ENV}", env, positive=True, what="number of seconds")
+    return CONNECT_TIMEOUT
+
+
+def _client(scheduler: str | None, workers: int | None, timeout: float):
     from distributed import Client, LocalCluster
 
     address = scheduler or os.environ.get(SCHEDULER_ENV)
     if address:
-        return Client(address), None
+        from distributed.comm import get_address_host_port
+
+        given = "--scheduler" if scheduler else f"${SCHEDULER_ENV}"
+        try:  # before a Client exists: a half-made one waits 20 s at exit to close
+            if not address.startswith("inproc://"):
+                get_address_host_port(address)
+        except ValueError as exc:  # a missing port, an unknown scheme
+            raise IsingNNError(f"{given} {address!r} is not a Dask scheduler address ({exc}); give one like "
+                               "tcp://HOST:8786") from None
+        try:
+            return Client(address, timeout=timeout, set_as_default=False), None
+        except (OSError, TimeoutError):
+            raise IsingNNError(
+                f"cannot reach the Dask scheduler at {address} ({given}) within {timeout:g} s: check that it is "
+                f"running (`dask scheduler`) and that the host and port are right and open to this machine, or "
+                f"wait longer with --connect-timeout SECONDS (or ${TIMEOUT_ENV})") from None
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
-    return Client(cluster), cluster
+    # the workers' own logs (a task's traceback, a restarted worker) stay quiet: the sweep reports every failed
+    # task in one line with its inputs
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                           silence_logs=logging.CRITICAL)
+    return Client(cluster, set_as_default=False), cluster
+
+
+def _failure(exc: BaseException, key: str) -> str:
+    """One line for the task ``key`` that failed with ``exc``: its error, or that its workers died (running it,
+    or running a task it needs)."""
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(exc, KilledWorker):
+        died = f"died {exc.allowed_failures + 1} times (killed, or out of memory?); rerun to compute what is missing"
+        if str(exc.task) != key:
+            return f"it needs {str(exc.task).removeprefix(_KEY)}, whose worker {died}"
+        return f"its worker {died}"
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip().replace("\n", " ")
+
+
+def _close_quietly(client) -> None:
+    """Close ``client``; a client that lost its scheduler logs the reconnection it gives up as a traceback."""
+    loggers = [logging.getLogger(n) for n in ("distributed", "distributed.client")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        client.close()
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _lost(address: str, report: SweepReport, n: int, out: str) -> IsingNNError:
+    return IsingNNError(
+        f"lost the Dask scheduler at {address} mid-sweep ({len(report.done)} of {n} tasks finished, kept in "
+        f"{out}): check that the scheduler is still running and reachable, then rerun to compute the rest")
 
 
 def run_sweep(tasks: Sequence[Task], b: Budget, *, out_dir: str | os.PathLike = DOS_DIR, scheduler: str | None = None,
-              workers: int | None = None, progress: bool = True) -> SweepReport:
+              workers: int | None = None, progress: bool = True, connect_timeout: float | None = None,
+              retries: int = RETRIES) -> SweepReport:
     """Run ``tasks`` (and what they depend on) as Dask tasks; see the module docstring.
 
     Parameters
@@ -186,45 +273,67 @@ def run_sweep(tasks: Sequence[Task], b: Budget, *, out_dir: str | os.PathLike = 
     workers : int, optional
         Workers of the local cluster (default: one per core, each task on one thread).
     progress : bool
-        A progress bar, and one line per failed task as it fails.
+        A progress bar, and one line per failed task as it fails (on stderr, with the scheduler's address).
+    connect_timeout : float, optional
+        Seconds to wait for ``scheduler`` (default ``$ISING_NN_CONNECT_TIMEOUT``, else 10).
+    retries : int
+        Dask's ``retries=``: how many more times a task that raised is run before it is reported.
+
+    Raises
+    ------
+    IsingNNError
+        The scheduler cannot be reached, or it went away mid-sweep (the finished tasks' results are kept).
     """
+    import dask
     from distributed import as_completed
     from tqdm import tqdm
 
+    timeout = connect_timeout_seconds(connect_timeout)
+    retries = validate.integer("retries", retries, 0)
     order = _ordered(tasks, b)
     out = str(Path(out_dir).resolve())
     t0 = time.perf_counter()
-    client, cluster = _client(scheduler, workers)
-    report = SweepReport(scheduler=str(client.scheduler.address))
-    try:
-        link = client.dashboard_link if cluster is None or cluster.dashboard_link else ""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(dask.config.set({"distributed.comm.timeouts.connect": f"{timeout:g}s"}))
+        client, cluster = _client(scheduler, workers, timeout)
+        if cluster is not None:
+            stack.callback(cluster.close)
+        stack.callback(_close_quietly, client)
+        address = str(client.scheduler.address)
+        report = SweepReport(scheduler=address)
+        try:
+            info = client.scheduler_info()
+        except OSError:  # CommClosedError too
+            raise _lost(address, report, len(order), out) from None
+        n_workers = len(info.get("workers", {}))
+        link = client.dashboard_link if "dashboard" in info.get("services", {}) else ""
         if progress:
-            print(f"sweep: {len(order)} tasks on {report.scheduler}"
-                  + (f"; dashboard {link}" if link else ""), flush=True)
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+            print(f"sweep: {len(order)} tasks on {address}" + (f"; dashboard {link}" if link else ""),
+                  file=sys.stderr, flush=True)
+        if n_workers == 0:
+            print(f"sweep: no workers on {address} yet; the tasks wait for one (`dask worker {address}`)",
+                  file=sys.stderr, flush=True)
         threads = 1 if cluster is not None or n_workers > 1 else None
         futures = {}
         for t in order:
             deps = [futures[d] for d in dependencies(t, b) if d in futures]
-            futures[t] = client.submit(run_task, t, b, out, threads, *deps, key=f"ising-nn {t.label}", pure=False)
+            futures[t] = client.submit(run_task, t, b, out, threads, *deps, key=_KEY + t.label, pure=False,
+                                       retries=retries)
         by_future = {f.key: t for t, f in futures.items()}
-        bar = tqdm(total=len(futures), desc="sweep", unit="task", disable=not progress)
-        for fut in as_completed(list(futures.values())):
+        bar = stack.enter_context(tqdm(total=len(futures), desc="sweep", unit="task", disable=not progress))
+        for fut in as_completed(list(futures.values()), loop=client.loop):
             t = by_future[fut.key]
             if fut.status == "finished":
                 report.done.append(t)
+            elif fut.status == "cancelled":
+                # the client cancels every future when it loses the scheduler; nothing else here cancels them
+                raise _lost(address, report, len(order), out)
             else:
-                exc = fut.exception()
-                msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                msg = _failure(fut.exception(), str(fut.key))
                 report.failed.append((t, msg))
                 if progress:
-                    tqdm.write(f"sweep: FAILED {t.label}: {msg}")
+                    tqdm.write(f"sweep: FAILED {t.label}: {msg}", file=sys.stderr)
             bar.update(1)
-        bar.close()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     report.seconds = time.perf_counter() - t0
     report.done.sort(key=lambda t: t.sort_key)
     report.failed.sort(key=lambda x: x[0].sort_key)
