@@ -36,6 +36,8 @@ __all__ = [
     "wang_landau",
     "canonical_thermo",
     "CanonicalResult",
+    "population_annealing",
+    "PopulationResult",
     "analyze",
     "save_spins",
     "load_spins",
@@ -46,7 +48,7 @@ __all__ = [
 
 def __getattr__(name):
     # the canonical engine imports torch and pymbar (seconds): only when it is asked for
-    if name in ("canonical_thermo", "CanonicalResult"):
+    if name in ("canonical_thermo", "CanonicalResult", "population_annealing", "PopulationResult"):
         from ising_nn import canonical
 
         return getattr(canonical, name)

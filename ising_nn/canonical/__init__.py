@@ -1,21 +1,26 @@
-"""Canonical (fixed-temperature) thermodynamics of a layered Ising model.
+"""Canonical (fixed-temperature) thermodynamics of a layered Ising model, by two methods over shared parts.
 
-Owns the layer-block heat bath (torch, any device), replica exchange over an adaptive temperature ladder,
-Rao-Blackwellised per-temperature estimators with blocking errors, the hot/cold equilibration test, MBAR
-(pymbar) for U, C, F, S on a fine temperature grid, the ``THERMO.dat`` file format, and the density of
-states joined from MBAR and Wang-Landau.
+Shared: the layer-block heat bath (``chain``: torch products, a fused numba pass on the CPU), Rao-Blackwellised
+estimators (``estimators``), input checks and checkpoints (``common``), MBAR (``mbar``, pymbar).
+Replica exchange (``tempering``, ``ladder``, ``exchange``): a ladder from a hot and a cold start, the hot/cold
+equilibration test, MBAR for U, C, F, S, and the density of states joined from MBAR and Wang-Landau
+(``hybrid``). Population annealing (``population``: one run, resampling, families; ``annealing``: the
+schedule, runs on Dask, their weighted average).
 """
 
+from ising_nn.canonical.annealing import PopulationResult, population_annealing
 from ising_nn.canonical.chain import LayerChains
-from ising_nn.canonical.engine import CanonicalResult, RungStats, canonical_thermo
 from ising_nn.canonical.hybrid import hybrid_dos
 from ising_nn.canonical.ladder import place_ladder
 from ising_nn.canonical.mbar import MBARSamples, ThermoCurve, mbar_curve
+from ising_nn.canonical.tempering import CanonicalResult, RungStats, canonical_thermo
 from ising_nn.results.thermo import read_thermo, write_thermo
 
 __all__ = [
     "LayerChains",
     "canonical_thermo",
+    "population_annealing",
+    "PopulationResult",
     "CanonicalResult",
     "RungStats",
     "place_ladder",

@@ -11,18 +11,59 @@ bond touches exactly one spin of the updated parity:
     Var[E | other half] =   sum_i h_i^2 (1 - tanh^2(beta h_i))
 
 and the energy of the new state, ``- sum_i s_i h_i``.
+
+On the CPU the element-wise part is one fused numba pass (:mod:`ising_nn.kernels.heatbath`) with a random
+stream per replica; on other devices it is torch operations with one torch generator. The fields' precision:
+
+``"float32"``
+    float32 products.
+``"split-bf16"``
+    ``J = J_hi + J_lo`` (both bfloat16, so about 16 bits of every coupling), spins exact in bfloat16, on the
+    CPU's bfloat16 matrix units (AMX). torch's CPU products of bfloat16 return bfloat16, so the field is
+    taken in two products: ``h_hi = bf16(S J_hi)``, then ``h_lo = bf16(S J_hi + S J_lo - h_hi)`` (an
+    ``addmm``, whose accumulator is float32: ``h_lo`` is the small remainder, rounded relative to itself),
+    and ``h = h_hi + h_lo`` in the fused pass: each field to about 2^-16 of its size (a float32 product: 2^-24).
+``"auto"``
+    ``"split-bf16"`` on a CPU with AMX-BF16, else ``"float32"``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
 
+from ising_nn.errors import IsingNNError
+from ising_nn.kernels.heatbath import heat_bath_bf16, heat_bath_f32
+from ising_nn.kernels.rng import seed_states
 from ising_nn.model.couplings import Couplings
 
-__all__ = ["LayerChains", "HalfSweep"]
+__all__ = ["LayerChains", "HalfSweep", "PRECISIONS", "resolve_precision"]
+
+PRECISIONS = ("auto", "float32", "split-bf16")
+
+
+@lru_cache(maxsize=1)
+def _cpu_has_amx_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " amx_bf16" in f.read()
+    except OSError:
+        return False
+
+
+def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
+    """The fields' precision a run uses: ``precision`` itself, or for ``"auto"`` the faster one here."""
+    if precision not in PRECISIONS:
+        raise IsingNNError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    cpu = torch.device(device).type == "cpu"
+    if precision == "split-bf16" and not cpu:
+        raise IsingNNError("precision 'split-bf16' is implemented on the CPU only (use float32 on other devices)")
+    if precision == "auto":
+        return "split-bf16" if cpu and _cpu_has_amx_bf16() else "float32"
+    return precision
 
 
 @dataclass
@@ -41,8 +82,13 @@ class HalfSweep:
     v_r: np.ndarray
 
 
+def _u16(t: torch.Tensor) -> np.ndarray:
+    """The bits of a CPU bfloat16 tensor as a uint16 array (no copy)."""
+    return t.view(torch.int16).numpy().view(np.uint16)
+
+
 class LayerChains:
-    """``R`` replicas of a layered Ising model, spins stored per layer as ``(R, n_l)`` float32 tensors of +-1.
+    """``R`` replicas of a layered Ising model, spins stored per layer as ``(R, n_l)`` tensors of +-1.
 
     Parameters
     ----------
@@ -52,24 +98,50 @@ class LayerChains:
     device : str
         Torch device (``"cpu"``, ``"cuda"``, ...).
     generator_seed : int
-        Seed of the torch generator that draws every uniform number of the heat bath.
+        Seeds the random numbers of the heat bath (one stream per replica on the CPU).
+    precision : str
+        ``"auto"``, ``"float32"`` or ``"split-bf16"`` (module docstring); :attr:`precision` is the one used.
     """
 
-    def __init__(self, c: Couplings, s_rn: np.ndarray, device: str = "cpu", generator_seed: int = 0):
+    def __init__(self, c: Couplings, s_rn: np.ndarray, device: str = "cpu", generator_seed: int = 0,
+                 precision: str = "auto"):
         self.device = torch.device(device)
-        self.sizes = c.layer_sizes
+        self.precision = resolve_precision(precision, self.device)
+        self.sizes = tuple(int(n) for n in c.layer_sizes)
+        self.cpu = self.device.type == "cpu"
         self.J = [torch.from_numpy(j).to(self.device) for j in c.J]
+        self.dtype = torch.bfloat16 if self.precision == "split-bf16" else torch.float32
+        if self.precision == "split-bf16":
+            self._W = [self._split_weights(l) for l in range(len(self.sizes))]
         self.S: list[torch.Tensor] = []
         self.set_spins(s_rn)
+        self._seed = int(generator_seed)
         self.gen = torch.Generator(device=self.device)
-        self.gen.manual_seed(int(generator_seed))
+        self.gen.manual_seed(self._seed)
+        if self.cpu:
+            self.streams = seed_states(self._seed, self.n_replicas)
+            self._w = np.empty((self.n_replicas, max(self.sizes)), dtype=np.float32)
+
+    def _split_weights(self, l: int) -> torch.Tensor:
+        """``[J_hi_{l-1}; J_hi_l^T; J_lo_{l-1}; J_lo_l^T]`` in bfloat16, shape ``(2 K_l, n_l)``."""
+        parts = ([self.J[l - 1]] if l > 0 else []) + ([self.J[l].T] if l < len(self.J) else [])
+        hi = [p.to(torch.bfloat16) for p in parts]
+        lo = [(p - h.float()).to(torch.bfloat16) for p, h in zip(parts, hi)]
+        return torch.cat(hi + lo, 0).contiguous()
 
     @property
     def n_replicas(self) -> int:
         return int(self.S[0].shape[0])
 
+    def _neighbours(self, l: int) -> torch.Tensor:
+        parts = ([self.S[l - 1]] if l > 0 else []) + ([self.S[l + 1]] if l < len(self.J) else [])
+        return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+
     def field(self, l: int) -> torch.Tensor:
-        """Fields of layer ``l`` from its neighbours, shape ``(R, n_l)``."""
+        """Fields of layer ``l`` from its neighbours, shape ``(R, n_l)``, float32."""
+        if self.precision == "split-bf16":
+            hi, lo = self._split_field(l)
+            return hi.float().add_(lo.float())
         h = None
         if l > 0:
             h = self.S[l - 1] @ self.J[l - 1]
@@ -77,9 +149,34 @@ class LayerChains:
             h = self.S[l + 1] @ self.J[l].T if h is None else h.addmm_(self.S[l + 1], self.J[l].T)
         return h
 
-    def half_sweep(self, parity: int, beta_r: torch.Tensor) -> HalfSweep:
+    def _split_field(self, l: int) -> tuple[torch.Tensor, torch.Tensor]:
+        X = self._neighbours(l)
+        W = self._W[l]
+        hi = X @ W[: X.shape[1]]
+        lo = torch.addmm(hi, torch.cat([X, X], 1), W, alpha=1, beta=-1)
+        return hi, lo
+
+    def half_sweep(self, parity: int, beta_r) -> HalfSweep:
         """Draw every layer of the given parity from its conditional distribution at inverse temperatures
-        ``beta_r`` (shape ``(R, 1)``, on the chains' device)."""
+        ``beta_r`` (array-like, ``(R,)`` or ``(R, 1)``)."""
+        if isinstance(beta_r, torch.Tensor):
+            beta_r = beta_r.detach().cpu().numpy()
+        beta = np.ascontiguousarray(np.asarray(beta_r, dtype=np.float32).reshape(-1))
+        if beta.size == 1:
+            beta = np.full(self.n_replicas, beta[0], dtype=np.float32)
+        if not self.cpu:
+            return self._half_sweep_torch(parity, torch.as_tensor(beta, device=self.device)[:, None])
+        R = self.n_replicas
+        E, m, v = np.zeros(R), np.zeros(R), np.zeros(R)
+        for l in range(parity, len(self.S), 2):
+            if self.precision == "split-bf16":
+                hi, lo = self._split_field(l)
+                heat_bath_bf16(_u16(hi), _u16(lo), beta, self.streams, self._w, _u16(self.S[l]), E, m, v)
+            else:
+                heat_bath_f32(self.field(l).numpy(), beta, self.streams, self._w, self.S[l].numpy(), E, m, v)
+        return HalfSweep(E, m, v)
+
+    def _half_sweep_torch(self, parity: int, beta_r: torch.Tensor) -> HalfSweep:
         R = self.n_replicas
         E = torch.zeros(R, dtype=torch.float64, device=self.device)
         m = torch.zeros_like(E)
@@ -96,11 +193,19 @@ class LayerChains:
             E -= (s * h).sum(1, dtype=torch.float64)
         return HalfSweep(E.cpu().numpy(), m.cpu().numpy(), v.cpu().numpy())
 
+    def greedy_layer(self, l: int) -> bool:
+        """Align every spin of layer ``l`` with its field (a zero field keeps the spin); whether any changed."""
+        h = self.field(l)
+        old = self.S[l]
+        s = torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, old.float())).to(self.dtype)
+        self.S[l] = s
+        return bool((s != old).any())
+
     def energies(self) -> np.ndarray:
-        """Energy of every replica recomputed from the spins, shape ``(R,)`` float64."""
+        """Energy of every replica recomputed from the spins with the float32 couplings, ``(R,)`` float64."""
         E = torch.zeros(self.n_replicas, dtype=torch.float64, device=self.device)
         for l, J in enumerate(self.J):
-            E -= ((self.S[l] @ J) * self.S[l + 1]).sum(1, dtype=torch.float64)
+            E -= ((self.S[l].float() @ J) * self.S[l + 1].float()).sum(1, dtype=torch.float64)
         return E.cpu().numpy()
 
     def spins(self) -> np.ndarray:
@@ -108,13 +213,29 @@ class LayerChains:
         return torch.cat(self.S, dim=1).to(torch.int8).cpu().numpy()
 
     def set_spins(self, s_rn: np.ndarray) -> None:
-        """Replace every replica's spins (shape ``(R', N)``; R' may differ from R)."""
-        x = torch.from_numpy(np.ascontiguousarray(s_rn, dtype=np.float32)).to(self.device)
-        self.S = list(torch.split(x, list(self.sizes), dim=1))
-        self.S = [t.contiguous() for t in self.S]
+        """Replace every replica's spins (shape ``(R, N)``, the same number of replicas)."""
+        x = torch.from_numpy(np.ascontiguousarray(s_rn, dtype=np.float32)).to(self.device, self.dtype)
+        if self.S and x.shape[0] != self.n_replicas:
+            raise ValueError(f"set_spins: {x.shape[0]} replicas given, the chains hold {self.n_replicas}")
+        self.S = [t.contiguous() for t in torch.split(x, list(self.sizes), dim=1)]
+
+    def take(self, idx_r: np.ndarray) -> None:
+        """Replica ``r`` becomes a copy of replica ``idx_r[r]`` (resampling); the random streams stay with
+        their slots, so copies diverge from the next half-sweep on."""
+        idx = torch.as_tensor(np.asarray(idx_r, dtype=np.int64), device=self.device)
+        self.S = [t.index_select(0, idx) for t in self.S]
 
     def generator_state(self) -> np.ndarray:
+        """The random state: the replicas' streams (CPU, uint64 ``(R, 4)``) or the torch generator's bytes."""
+        if self.cpu:
+            return self.streams.copy()
         return self.gen.get_state().cpu().numpy()
 
     def set_generator_state(self, state: np.ndarray) -> None:
-        self.gen.set_state(torch.from_numpy(np.asarray(state, dtype=np.uint8)))
+        if self.cpu:
+            state = np.asarray(state)
+            if state.shape != self.streams.shape or state.dtype != np.uint64:
+                raise ValueError(f"random state of shape {state.shape} for {self.n_replicas} CPU replicas")
+            self.streams[...] = state
+        else:
+            self.gen.set_state(torch.from_numpy(np.asarray(state, dtype=np.uint8)))

@@ -19,8 +19,6 @@ __all__ = ["anneal_chains", "chains_result"]
 def anneal_chains(c, rng: np.random.Generator, restarts: int, sweeps: int, t_start: float, t_end: float,
                   device: str, max_greedy: int = 10_000) -> tuple[np.ndarray, np.ndarray, dict]:
     """``(E_r, spins_rn, info)`` of ``restarts`` annealed replicas (float64 energies, int8 spins)."""
-    import torch
-
     from ising_nn.canonical.chain import LayerChains
 
     sq = np.concatenate([np.zeros(n) for n in c.layer_sizes])
@@ -33,7 +31,7 @@ def anneal_chains(c, rng: np.random.Generator, restarts: int, sweeps: int, t_sta
     ch = LayerChains(c, s0, device=device, generator_seed=int(rng.integers(2**62)))
     for i in range(sweeps):
         T = t_start * (t_end / t_start) ** (i / max(sweeps - 1, 1))
-        beta = torch.full((restarts, 1), 1.0 / (T * scale), device=ch.device)
+        beta = 1.0 / (T * scale)
         ch.half_sweep(0, beta)
         ch.half_sweep(1, beta)
     greedy, changed = 0, True
@@ -42,10 +40,7 @@ def anneal_chains(c, rng: np.random.Generator, restarts: int, sweeps: int, t_sta
         changed = False
         for parity in (0, 1):
             for l in range(parity, len(ch.S), 2):
-                h = ch.field(l)
-                s = torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, ch.S[l]))
-                changed |= bool((s != ch.S[l]).any())
-                ch.S[l] = s
+                changed |= ch.greedy_layer(l)
     E = ch.energies()
     return E, ch.spins(), {"sweeps": sweeps * restarts, "greedy_sweeps": greedy, "converged": not changed,
                            "scale": scale, "device": str(ch.device)}

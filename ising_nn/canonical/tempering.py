@@ -1,4 +1,4 @@
-"""The canonical engine: pilot, ladder, replica-exchange heat bath from a hot and a cold start, analysis.
+"""Replica exchange: pilot, ladder, replica-exchange heat bath from a hot and a cold start, analysis.
 
 Two ladders run side by side in one batch of replicas: the *hot* one starts from independent uniform spins,
 the *cold* one from a low-energy state (the ground-state search's). A rung's numbers are used only where the
@@ -8,7 +8,6 @@ equilibrated rungs.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -16,19 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from scipy.stats import norm
 
 from ising_nn import validate
 from ising_nn._version import __version__
 from ising_nn.canonical.chain import LayerChains
+from ising_nn.canonical.common import check_device, check_range, cold_state, load_checkpoint, params_of, save_checkpoint
 from ising_nn.canonical.estimators import jackknife, rb_moments, statistical_inefficiency
 from ising_nn.canonical.exchange import exchange
 from ising_nn.canonical.ladder import MIN_ACCEPTANCE, place_ladder, refine_ladder
 from ising_nn.canonical.mbar import MBARSamples, ThermoCurve, grid_edges, mbar_curve, mbar_ln_g
 from ising_nn.errors import IsingNNError
 from ising_nn.model.couplings import Couplings
-from ising_nn.results.textfile import atomic_path
 
 __all__ = ["canonical_thermo", "CanonicalResult", "RungStats", "equilibration_test"]
 
@@ -158,7 +156,7 @@ def _beta_slots(st: _State) -> np.ndarray:
 
 
 def _sweep(st: _State, record: bool) -> None:
-    beta_r = torch.as_tensor(_beta_slots(st), dtype=torch.float32, device=st.chains.device)[:, None]
+    beta_r = _beta_slots(st)
     h0 = st.chains.half_sweep(0, beta_r)
     h1 = st.chains.half_sweep(1, beta_r)
     if record:
@@ -170,74 +168,50 @@ def _sweep(st: _State, record: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- checks
-def _check(tmin, tmax, sweeps, burn_in, time_limit, device, seed, points) -> tuple[int, str]:
-    for name, v in (("tmin", tmin), ("tmax", tmax)):
-        validate.number(name, v, positive=True, what="temperature")
-    if not tmin < tmax:
-        raise IsingNNError(f"tmin must be below tmax, got {tmin} and {tmax}")
+def _check(tmin, tmax, sweeps, burn_in, time_limit, device, precision, seed, points) -> tuple[int, str, str]:
+    check_range(tmin, tmax)
     if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps < 80:
         raise IsingNNError(f"sweeps must be an integer of at least 80 (the errors use 20 blocks), got {sweeps!r}")
     validate.integer("burn_in", burn_in, 0, optional=True)
     validate.seconds("time limit", time_limit)
     validate.integer("seed", seed, 0)
     validate.integer("points", points, 3)
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise IsingNNError(f"unknown device {device!r} (cpu, cuda, cuda:0, ...)") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise IsingNNError(f"device {device!r}: CUDA is not available on this machine (use --device cpu)")
-    try:
-        torch.zeros(1, device=dev)
-    except (RuntimeError, AssertionError) as exc:
-        why = str(exc).splitlines()[0]
-        raise IsingNNError(f"device {device!r} is not usable here ({why}); use cpu or cuda") from exc
-    return int(seed), str(dev)
-
-
-def _cold_state(c: Couplings, cold_spins, seed: int) -> np.ndarray:
-    if cold_spins is None:
-        from ising_nn.quench.search import quench
-
-        return quench(c, "fast", seed=seed).spins
-    s = np.asarray(cold_spins)
-    if s.shape != (c.n_spins,) or not np.isin(s, (-1, 1)).all():
-        raise IsingNNError(f"cold_spins must be {c.n_spins} values in {{-1, +1}}, got shape {s.shape}")
-    return s.astype(np.int8)
+    device, precision = check_device(device, precision)
+    return int(seed), device, precision
 
 
 # ---------------------------------------------------------------------------------------------- stages
-def _pilot(c, cold, tmin, tmax, sweeps, seeds, device) -> np.ndarray:
+def _pilot(c, cold, tmin, tmax, sweeps, seeds, device, precision) -> np.ndarray:
     """Inverse temperatures of a ladder placed from a short pilot run of both starts (no exchange)."""
     beta_p = np.concatenate([[0.0], 1.0 / np.geomspace(16 * tmax, tmin, 24)])
     P, N = len(beta_p), c.n_spins
     rng = np.random.default_rng(seeds[0])
     s = np.concatenate([rng.choice(np.array([-1, 1], np.int8), (P, N)), np.tile(cold, (P, 1))])
-    ch = LayerChains(c, s, device, seeds[1])
-    beta_r = torch.as_tensor(np.tile(beta_p, 2), dtype=torch.float32, device=ch.device)[:, None]
+    ch = LayerChains(c, s, device, seeds[1], precision)
+    beta_r = np.tile(beta_p, 2)
     rows = []
     for i in range(sweeps):
         h0, h1 = ch.half_sweep(0, beta_r), ch.half_sweep(1, beta_r)
         if i >= sweeps // 2:
             rows.append((h0.m_r, h0.v_r, h1.m_r, h1.v_r))
     m1, v1, m2, v2 = (np.asarray(x) for x in zip(*rows))
-    _, var = rb_moments(beta_r.cpu().numpy()[:, 0], m1, v1, m2, v2)
+    _, var = rb_moments(beta_r, m1, v1, m2, v2)
     sigma = np.sqrt(np.maximum(var[:P], var[P:]))
     sigma[0] = math.sqrt(c.sum_J2)  # exact at beta = 0
     return place_ladder(beta_p, sigma, 1.0 / tmin)
 
 
-def _new_state(c, beta_k, spins_lk, device, seeds) -> _State:
+def _new_state(c, beta_k, spins_lk, device, precision, chain_seed, swap_seed) -> _State:
     """A state whose slots hold ``spins_lk`` (shape (2, K, N)) in rung order."""
     K = len(beta_k)
-    ch = LayerChains(c, spins_lk.reshape(2 * K, -1), device, seeds[2])
+    ch = LayerChains(c, spins_lk.reshape(2 * K, -1), device, chain_seed, precision)
     st = _State(np.asarray(beta_k, dtype=np.float64), np.arange(2 * K).reshape(2, K), ch,
-                np.random.default_rng(seeds[3]))
+                np.random.default_rng(swap_seed))
     st.reset_counters()
     return st
 
 
-def _tune(c, st: _State, sweeps: int, device, seeds) -> _State:
+def _tune(c, st: _State, sweeps: int, device, precision, seeds) -> _State:
     """Run with swaps, re-place the rungs from the energy spreads measured at every rung (Rao-Blackwellised:
     precise after a few dozen sweeps, unlike the swap counts); then insert a rung wherever a pair still swaps
     less than :data:`MIN_ACCEPTANCE`."""
@@ -258,43 +232,38 @@ def _tune(c, st: _State, sweeps: int, device, seeds) -> _State:
         spins = st.chains.spins()[st.slot_lk]  # (2, K, N) in rung order
         # a new rung starts from the configuration of the old rung nearest below it in temperature
         idx = np.searchsorted(st.beta_k, new, side="left").clip(0, len(st.beta_k) - 1)
-        gen = st.chains.generator_state()
-        st = _new_state(c, new, spins[:, idx], device, seeds[:2] + [seeds[2], seeds[3] + rnd + 1])
-        st.chains.set_generator_state(gen)
+        st = _new_state(c, new, spins[:, idx], device, precision, seeds[2] + rnd + 1, seeds[3] + rnd + 1)
     st.reset_counters()
     st.series = {}
     return st
 
 
 # ---------------------------------------------------------------------------------------------- checkpoint
-def _save(path: Path, st: _State, params: dict) -> None:
+def _save(path: Path, st: _State, params: dict, cold_energy: str) -> None:
     series = {f"series_{k}": np.asarray(v) for k, v in st.series.items()}
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, beta_k=st.beta_k, slot_lk=st.slot_lk, spins=st.chains.spins(),
-                 gen=st.chains.generator_state(), accepted_lk=st.accepted_lk, attempted_lk=st.attempted_lk,
-                 meta=json.dumps(dict(params=params, stage=st.stage, done=st.done, sweep=st.sweep,
-                                      elapsed=st.elapsed, rng=st.rng.bit_generator.state)), **series)
+    meta = dict(stage=st.stage, done=st.done, sweep=st.sweep, elapsed=st.elapsed, rng=st.rng.bit_generator.state,
+                cold_start_energy_per_spin=cold_energy)
+    save_checkpoint(path, "replica-exchange", params, meta,
+                    dict(beta_k=st.beta_k, slot_lk=st.slot_lk, spins=st.chains.spins(),
+                         gen=st.chains.generator_state(), accepted_lk=st.accepted_lk, attempted_lk=st.attempted_lk,
+                         **series))
 
 
-def _load(path: Path, c: Couplings, params: dict, device: str) -> _State:
+def _load(path: Path, c: Couplings, params: dict, device: str, precision: str) -> tuple[_State, str]:
+    meta, z = load_checkpoint(path, "replica-exchange", params)
     try:
-        with np.load(path) as f:
-            z = {k: f[k] for k in f.files}
-        meta = json.loads(str(z["meta"]))
-    except (OSError, ValueError, KeyError) as exc:
-        raise IsingNNError(f"checkpoint {str(path)!r} is not a canonical-engine checkpoint ({exc})") from exc
-    if meta["params"] != params:
-        diff = sorted(k for k in set(params) | set(meta["params"]) if params.get(k) != meta["params"].get(k))
-        raise IsingNNError(f"checkpoint {str(path)!r} was made with other inputs ({', '.join(diff)}); "
-                           "remove it or rerun with the same inputs")
-    ch = LayerChains(c, z["spins"], device, 0)
-    ch.set_generator_state(z["gen"])
-    rng = np.random.default_rng()
-    rng.bit_generator.state = meta["rng"]
-    st = _State(z["beta_k"], z["slot_lk"], ch, rng, meta["stage"], meta["done"], meta["sweep"],
-                z["accepted_lk"], z["attempted_lk"], elapsed=meta["elapsed"])
-    st.series = {k: list(z[f"series_{k}"]) for k in SERIES if f"series_{k}" in z}
-    return st
+        ch = LayerChains(c, z["spins"], device, 0, precision)
+        ch.set_generator_state(z["gen"])
+        rng = np.random.default_rng()
+        rng.bit_generator.state = meta["rng"]
+        st = _State(z["beta_k"], z["slot_lk"], ch, rng, meta["stage"], meta["done"], meta["sweep"],
+                    z["accepted_lk"], z["attempted_lk"], elapsed=meta["elapsed"])
+        st.series = {k: list(z[f"series_{k}"]) for k in SERIES if f"series_{k}" in z}
+        cold_energy = str(meta["cold_start_energy_per_spin"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise IsingNNError(f"checkpoint {str(path)!r} is incomplete ({type(exc).__name__}: {exc}); remove it to "
+                           "start afresh") from None
+    return st, cold_energy
 
 
 # ---------------------------------------------------------------------------------------------- analysis
@@ -391,6 +360,7 @@ def canonical_thermo(
     burn_in: int | None = None,
     seed: int = 0,
     device: str = "cpu",
+    precision: str = "auto",
     cold_spins: np.ndarray | None = None,
     time_limit: float | None = None,
     checkpoint: str | os.PathLike | None = None,
@@ -421,6 +391,9 @@ def canonical_thermo(
         Seeds the hot start, the heat bath's uniforms, the swaps and the bootstrap.
     device : str
         Torch device; ``"cuda"`` runs the same code on a GPU.
+    precision : str
+        Of the fields: ``"auto"``, ``"float32"`` or ``"split-bf16"`` (:mod:`ising_nn.canonical.chain`); the
+        header's ``precision`` says which ran.
     cold_spins : ndarray, shape (N,), optional
         The cold start (default: ``quench(c, "fast", seed=seed)``).
     time_limit : float, optional
@@ -444,26 +417,25 @@ def canonical_thermo(
     Hukushima and Nemoto, J. Phys. Soc. Jpn. 65, 1604 (1996) (replica exchange); Shirts and Chodera,
     J. Chem. Phys. 129, 124105 (2008) (MBAR); Flyvbjerg and Petersen, J. Chem. Phys. 91, 461 (1989) (blocking).
     """
-    seed, device = _check(tmin, tmax, sweeps, burn_in, time_limit, device, seed, points)
+    seed, device, precision = _check(tmin, tmax, sweeps, burn_in, time_limit, device, precision, seed, points)
     burn = sweeps // 4 if burn_in is None else int(burn_in)
     tune = max(50, sweeps // 20) if tune_sweeps is None else int(tune_sweeps)
     t0 = time.perf_counter()
-    params = dict(tmin=float(tmin), tmax=float(tmax), sweeps=int(sweeps), burn_in=burn, seed=seed,
-                  n_spins=c.n_spins, n_bonds=c.n_bonds, pilot_sweeps=int(pilot_sweeps), tune_sweeps=tune,
-                  coupling_sum=float(np.sum(c.buffer, dtype=np.float64)))
+    params = params_of(c, tmin=float(tmin), tmax=float(tmax), sweeps=int(sweeps), burn_in=burn, seed=seed,
+                       pilot_sweeps=int(pilot_sweeps), tune_sweeps=tune, precision=precision)
     seeds = [int(x) for x in np.random.SeedSequence(seed).generate_state(4)]
     ckpt = Path(checkpoint) if checkpoint is not None else None
-    cold = None
     if resume and ckpt is not None and ckpt.exists():
-        st = _load(ckpt, c, params, device)
+        st, cold_energy = _load(ckpt, c, params, device, precision)
     else:
-        cold = _cold_state(c, cold_spins, seed)
-        beta_k = _pilot(c, cold, tmin, tmax, int(pilot_sweeps), seeds, device)
+        cold = cold_state(c, cold_spins, seed)
+        cold_energy = f"{float(c.energy(cold)) / c.n_spins:.6f}"
+        beta_k = _pilot(c, cold, tmin, tmax, int(pilot_sweeps), seeds, device, precision)
         K = len(beta_k)
         rng = np.random.default_rng(seeds[0] + 1)
         hot = rng.choice(np.array([-1, 1], np.int8), (K, c.n_spins))
-        st = _new_state(c, beta_k, np.stack([hot, np.tile(cold, (K, 1))]), device, seeds)
-        st = _tune(c, st, tune, device, seeds)
+        st = _new_state(c, beta_k, np.stack([hot, np.tile(cold, (K, 1))]), device, precision, seeds[2], seeds[3])
+        st = _tune(c, st, tune, device, precision, seeds)
     stop_reason = "sweeps"
     t_start, last_ckpt = time.perf_counter() - st.elapsed, time.perf_counter()
     from tqdm.auto import tqdm
@@ -485,7 +457,7 @@ def canonical_thermo(
                 now = time.perf_counter()
                 st.elapsed = now - t_start
                 if ckpt is not None and now - last_ckpt >= checkpoint_every:
-                    _save(ckpt, st, params)
+                    _save(ckpt, st, params, cold_energy)
                     last_ckpt = now
                 if time_limit is not None and now - t0 >= time_limit:
                     stop_reason = "time limit"
@@ -493,16 +465,15 @@ def canonical_thermo(
             if stop_reason != "sweeps":
                 break
     if ckpt is not None:
-        _save(ckpt, st, params)
+        _save(ckpt, st, params, cold_energy)
     n_prod = len(st.series.get("E", []))
     if n_prod < 80:
         raise IsingNNError(f"the time limit stopped the run after {n_prod} production sweeps (at least 80 are "
                            "needed); give more time, or --checkpoint and --resume")
     header = dict(method="replica-exchange layer heat bath + MBAR (pymbar)", n_spins=c.n_spins,
                   n_bonds=c.n_bonds, tmin=tmin, tmax=tmax, sweeps=int(sweeps), production_sweeps=n_prod,
-                  burn_in=burn, seed=seed, device=device, stop_reason=stop_reason,
-                  cold_start_energy_per_spin=("checkpoint" if cold is None else
-                                              f"{float(c.energy(cold)) / c.n_spins:.6f}"),
+                  burn_in=burn, seed=seed, device=device, precision=precision, stop_reason=stop_reason,
+                  cold_start_energy_per_spin=cold_energy,
                   seconds=f"{time.perf_counter() - t0:.1f}", version=f"ising-nn {__version__}")
     header.update(c.provenance.as_header())
     return _analyse(st, c, tmin, tmax, points, n_bootstrap, max_samples, seed, header)
