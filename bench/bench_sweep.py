@@ -51,10 +51,10 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
             times[k].append(time.perf_counter() - t)
     med = {k: 1e3 * float(np.median(v)) for k, v in times.items()}
     # largest field error against float64, over every layer
-    S64 = [torch.from_numpy(x.astype(np.float64)) for x in c.split(s)]
     J64 = [torch.from_numpy(j.astype(np.float64)) for j in c.J]
     err = {}
     for name, ch in (("float32", f32), ("split-bf16", spl)):
+        S64 = [torch.from_numpy(x.astype(np.float64)) for x in c.split(ch.spins())]
         e = 0.0
         for l in range(L):
             ref = (S64[l - 1] @ J64[l - 1] if l > 0 else 0) + (S64[l + 1] @ J64[l].T if l < L - 1 else 0)
@@ -78,9 +78,9 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
 |---|---|---|
 {chr(10).join(rows)}
 
-Element-wise part (sweep minus fields): torch {base - med['fields float32']:.1f} ms, fused float32
-{med['sweep float32, fused numba'] - med['fields float32']:.1f} ms, fused split-bf16
-{med['sweep split-bf16, fused numba'] - med['fields split-bf16']:.1f} ms. Fields' share of the fused float32 sweep:
+Element-wise part (sweep minus fields): torch {base - med['fields float32']:.1f} ms, fused float32 \
+{med['sweep float32, fused numba'] - med['fields float32']:.1f} ms, fused split-bf16 \
+{med['sweep split-bf16, fused numba'] - med['fields split-bf16']:.1f} ms. Fields' share of the fused float32 sweep: \
 {100 * med['fields float32'] / med['sweep float32, fused numba']:.0f}%.
 
 Largest field error against float64 over every layer: float32 {err['float32']:.2e}, split-bf16 {err['split-bf16']:.2e}.

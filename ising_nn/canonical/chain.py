@@ -24,13 +24,13 @@ stream per replica; on other devices it is torch operations with one torch gener
     ``addmm``, whose accumulator is float32: ``h_lo`` is the small remainder, rounded relative to itself),
     and ``h = h_hi + h_lo`` in the fused pass: each field to about 2^-16 of its size (a float32 product: 2^-24).
 ``"auto"``
-    ``"split-bf16"`` on a CPU with AMX-BF16, else ``"float32"``.
+    ``"float32"``: on a 2-core AMX Xeon the split costs three bfloat16 products and is no faster than one
+    float32 product (``bench/SWEEP.md``), so it is used only when asked for.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -45,15 +45,6 @@ __all__ = ["LayerChains", "HalfSweep", "PRECISIONS", "resolve_precision"]
 PRECISIONS = ("auto", "float32", "split-bf16")
 
 
-@lru_cache(maxsize=1)
-def _cpu_has_amx_bf16() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return " amx_bf16" in f.read()
-    except OSError:
-        return False
-
-
 def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
     """The fields' precision a run uses: ``precision`` itself, or for ``"auto"`` the faster one here."""
     if precision not in PRECISIONS:
@@ -61,9 +52,7 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
     cpu = torch.device(device).type == "cpu"
     if precision == "split-bf16" and not cpu:
         raise IsingNNError("precision 'split-bf16' is implemented on the CPU only (use float32 on other devices)")
-    if precision == "auto":
-        return "split-bf16" if cpu and _cpu_has_amx_bf16() else "float32"
-    return precision
+    return "float32" if precision == "auto" else precision
 
 
 @dataclass

@@ -50,8 +50,8 @@ def register(sub) -> None:
                    help="pt: replica exchange from a hot and a cold start + MBAR (default); pa: population annealing, "
                         "independent runs combined by weighted averaging")
     p.add_argument("--precision", choices=("auto", "float32", "split-bf16"), default="auto",
-                   help="of the layer fields: auto (split bfloat16 on CPUs with AMX-BF16, else float32), float32, "
-                        "split-bf16")
+                   help="of the layer fields: auto (float32: split bfloat16 was not faster where measured, "
+                        "bench/SWEEP.md), float32, split-bf16")
     pa = p.add_argument_group("population annealing (--method pa)")
     pa.add_argument("--population", type=int, default=512, metavar="R", help="replicas per run (default 512)")
     pa.add_argument("--runs", type=int, default=4, metavar="M", help="independent runs (default 4, at least 2)")
