@@ -102,8 +102,9 @@ def _estimate(beta_i, ln_Z_mi, U_mi, var_mi, N, sel):
 
 
 def combine_runs(runs: list[PARun], n_spins: int):
-    """``(est, err, w_mi)``: the weighted average over ``runs`` (shape (4, n_steps): U, C, F, S per spin), its
-    delete-one-run jackknife error and the runs' weights (shape (M, n_steps))."""
+    """``(est, err, w_mi, jk)``: the weighted average over ``runs`` (shape (4, n_steps): U, C, F, S per spin),
+    its delete-one-run jackknife error, the runs' weights (shape (M, n_steps)) and the jackknife replicates
+    (shape (M, 4, n_steps); None for one run)."""
     beta_i = runs[0].beta_i
     if any(len(r.beta_i) != len(beta_i) or not np.array_equal(r.beta_i, beta_i) for r in runs):
         raise ValueError("runs to combine must share their schedule")
@@ -111,11 +112,11 @@ def combine_runs(runs: list[PARun], n_spins: int):
     M = len(runs)
     est, w = _estimate(beta_i, ln_Z, U, var, n_spins, np.arange(M))
     if M < 2:
-        return est, np.full_like(est, np.nan), w
+        return est, np.full_like(est, np.nan), w, None
     jk = np.stack([_estimate(beta_i, ln_Z, U, var, n_spins, np.delete(np.arange(M), m))[0] for m in range(M)])
     with np.errstate(invalid="ignore"):
         err = np.sqrt((M - 1) / M * ((jk - jk.mean(0)) ** 2).sum(0))
-    return est, err, w
+    return est, err, w, jk
 
 
 def _tc(T_t, est_C, jk_C):
@@ -267,11 +268,8 @@ def population_annealing(
 def _result(c, results, pilot, tmin, tmax, inputs, t0) -> PopulationResult:
     N = c.n_spins
     beta_i = pilot.beta_i
-    est, err, w = combine_runs(results, N)
-    M = len(results)
-    jk_C = np.stack([_estimate(beta_i, *(np.stack([getattr(r, k) for r in results])
-                                          for k in ("ln_Z_i", "U_i", "var_E_i")), N,
-                               np.delete(np.arange(M), m))[0][1] for m in range(M)])
+    est, err, w, jk = combine_runs(results, N)
+    jk_C = jk[:, 1]
     rho_t = np.stack([r.rho_t_i for r in results])
     fam = np.stack([r.families_i for r in results])
     M_eff = 1.0 / (w**2).sum(0)

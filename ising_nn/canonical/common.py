@@ -10,7 +10,6 @@ corrupted, another method's) is refused in one line that says how to start afres
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -95,6 +94,3 @@ def load_checkpoint(path: Path, method: str, params: dict) -> tuple[dict, dict]:
                            "remove it or rerun with the same inputs")
     return meta, arrays
 
-
-def checkpoint_path(path: str | os.PathLike | None) -> Path | None:
-    return None if path is None else Path(path)
