@@ -47,6 +47,15 @@ class Budget:
     canonical_bins : int or None
         Wang-Landau bins over the full range of a whole model joined with MBAR: fine enough that a bin is
         narrower than a third of the canonical energy spread down to ``canonical_tmin``.
+    pa_population : int or None
+        Replicas R of each population-annealing run of a whole model (:func:`~ising_nn.paper.population.
+        cached_population`), which certifies C(T) below the canonical engine's range and locates T_c. None: no
+        population annealing.
+    pa_runs, pa_sweeps : int
+        Its independent runs and heat-bath sweeps per temperature step. A check of ``pa_runs`` runs of
+        ``pa_population // 4`` replicas runs beside it (the R against 4R test).
+    pa_tmin_trained, pa_tmin_shuffled : float
+        Its lowest temperature, trained and shuffled, in the units of ``canonical_tmin``.
     """
 
     wl_sweeps: float
@@ -60,14 +69,20 @@ class Budget:
     canonical_tmin: float = 1.0
     canonical_tmax: float = 10.0
     canonical_bins: int | None = None
+    pa_population: int | None = None
+    pa_runs: int = 8
+    pa_sweeps: int = 5
+    pa_tmin_trained: float = 3.5
+    pa_tmin_shuffled: float = 1.5
 
 
 #: The default run of ``make figures`` (its wall time is in README.md, section Figures).
 DEFAULT_BUDGET = Budget(DEFAULT_WL_SWEEPS, 40.0, None, "anneal", DEFAULT_QUENCH_RESTARTS, None, (0,),
-                        canonical_sweeps=1000, canonical_bins=8000)
+                        canonical_sweeps=1000, canonical_bins=8000, pa_population=1024)
 #: Tiny budgets for the notebook tests: a fraction of a sweep per window, two depths plus the whole model, one seed.
 SMOKE_BUDGET = Budget(0.5, 1.0, 100, "layer", None, (1, 2), (0,), canonical_sweeps=80, canonical_tmin=8.0,
-                      canonical_tmax=40.0, canonical_bins=400)
+                      canonical_tmax=40.0, canonical_bins=400, pa_population=32, pa_runs=2,
+                      pa_sweeps=1, pa_tmin_trained=10.0, pa_tmin_shuffled=10.0)
 
 
 def budget(smoke: bool = False) -> Budget:

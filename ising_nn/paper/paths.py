@@ -12,7 +12,7 @@ from ising_nn.results.quench import spins_beside
 
 __all__ = ["REPO_ROOT", "DOS_DIR", "PLOTS_DIR", "NOTEBOOKS_DIR", "MODELS_DIR", "paper_data_dir", "model_key",
            "model_slug", "check_inputs", "dos_path", "quench_path", "quench_spins_path", "thermo_path", "wl_path",
-           "rel"]
+           "population_path", "rel"]
 
 _pkg = Path(__file__).resolve().parent.parent  # the ising_nn package
 #: The repository root for a source checkout (editable install); the working directory otherwise.
@@ -118,3 +118,11 @@ def thermo_path(model="minilm", *, blocks=None, shuffle=0.0, seed=0, out_dir=DOS
     """Where :func:`cached_thermo` keeps these thermodynamics (its states and samples beside, ``.npz``)."""
     blocks, shuffle, seed = check_inputs(blocks, shuffle, seed)
     return Path(out_dir) / model_slug(model) / "thermo" / f"{_stem(blocks, shuffle, seed)}.dat"
+
+
+def population_path(model="minilm", *, blocks=None, shuffle=0.0, seed=0, check=False, out_dir=DOS_DIR) -> Path:
+    """Where :func:`~ising_nn.paper.population.cached_population` keeps a population-annealing result
+    (``thermo/trained_pa.dat``, its runs' records beside, ``.npz``; ``check``: the runs of a quarter of the
+    population, ``trained_pa_check.dat``)."""
+    p = thermo_path(model, blocks=blocks, shuffle=shuffle, seed=seed, out_dir=out_dir)
+    return p.with_name(f"{p.stem}_pa{'_check' if check else ''}.dat")

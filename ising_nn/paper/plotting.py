@@ -78,37 +78,59 @@ def fig_dos(results, published: tuple[DOS, DOS] | None = None):
 
 
 def fig_heat(heat, published=None):
-    """Physical C(T) per spin (left) and the paper-style curve (right), trained vs shuffled, T_c marked.
+    """Physical C(T) per spin, certified (left); C(T) of the densities of states (middle); the paper-style
+    curve (right); trained vs shuffled, T_c marked.
 
-    Left: the canonical engine's C(T) with its error band where its hot and cold starts agree (the
-    temperatures below are shaded), the Wang-Landau DOS's C(T) beside it (dashed: the DOS alone; thin: the
-    DOS file, joined with MBAR where the canonical chains are equilibrated), T_c with its error. Without a
-    canonical run the DOS's C(T) is the main curve, further seeds thin. ``published``: optional (trained,
-    shuffled) :class:`~ising_nn.thermo.from_dos.PaperStyleHeat` of the authors' files, dashed in the right panel.
+    Left: only what is certified. Population annealing where its three tests pass
+    (:mod:`ising_nn.paper.criticality`), with its jackknife band, and the canonical engine where its hot and
+    cold starts agree; T_c (dotted) with its error (band) where the maximum is located, the temperatures below
+    the certified range shaded. Without population annealing, the canonical engine's certified range alone.
+    Middle: the Wang-Landau DOS's C(T) (dashed: the DOS alone; thin: the DOS file, joined with MBAR where the
+    canonical chains are equilibrated), not certified at low T; without a canonical run, further seeds thin.
+    ``published``: optional (trained, shuffled) :class:`~ising_nn.thermo.from_dos.PaperStyleHeat` of the
+    authors' files, dashed in the right panel.
     """
     set_style()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10.4, 3.9))
+    fig, (a, m, b) = plt.subplots(1, 3, figsize=(15, 4.1))
+    tops = []
     for kind in ("trained", "shuffled"):
-        t, e, cur = heat.physical(kind), heat.tc(kind), heat.canonical(kind)
+        t, e, cur, cert = heat.physical(kind), heat.tc(kind), heat.canonical(kind), heat.certified(kind)
         tc = f"$T_c$ = {e.Tc:.3g} ± {e.Tc_err:.1g}" if np.isfinite(e.Tc) else "no interior peak"
+        lowest = []
+        if cert is not None and cert.certified_t.any():
+            k = cert.certified_t
+            a.plot(cert.T_t[k], cert.C_t[k], color=color(kind), label=f"{kind}, population annealing ({tc})")
+            a.fill_between(cert.T_t[k], cert.C_t[k] - cert.C_err_t[k], cert.C_t[k] + cert.C_err_t[k],
+                           color=color(kind), alpha=0.3, lw=0)
+            tops.append(np.max(cert.C_t[k] + cert.C_err_t[k]))
+            lowest.append(cert.T_cert)
         if cur is not None:
-            a.plot(cur.T_t, cur.C_t, color=color(kind), label=f"{kind}, canonical ({tc})")
-            a.fill_between(cur.T_t, cur.C_t - cur.C_err_t, cur.C_t + cur.C_err_t, color=color(kind), alpha=0.3,
-                           lw=0)
+            t_eq = heat.T_equilibrated(kind)
+            k = cur.T_t >= t_eq
+            if k.any():
+                label = f"{kind}, replica exchange" + ("" if cert is not None else f" ({tc})")
+                a.plot(cur.T_t[k], cur.C_t[k], color=color(kind), ls="--", lw=1, label=label)
+                if cert is None:
+                    a.fill_between(cur.T_t[k], cur.C_t[k] - cur.C_err_t[k], cur.C_t[k] + cur.C_err_t[k],
+                                   color=color(kind), alpha=0.3, lw=0)
+                tops.append(np.max(cur.C_t[k] + cur.C_err_t[k]))
+                lowest.append(t_eq)
             wl = heat.wang_landau(kind)
             if wl is not None:
-                a.plot(wl.T_k, wl.C_k, color=color(kind), ls="--", lw=1, label=f"{kind}, Wang-Landau DOS")
-            a.plot(t.T_k, t.C_k, color=color(kind), lw=0.5, alpha=0.6, label=f"{kind}, joined DOS file")
-            t_eq = heat.T_equilibrated(kind)
-            if np.isfinite(t_eq):
-                a.axvspan(t.T_k[0], t_eq, color=color(kind), alpha=0.06, lw=0)
+                m.plot(wl.T_k, wl.C_k, color=color(kind), ls="--", lw=1, label=f"{kind}, Wang-Landau DOS")
+            m.plot(t.T_k, t.C_k, color=color(kind), lw=0.8, alpha=0.7, label=f"{kind}, joined DOS file")
         else:
             how = f"{len(e.Tc_r)} seeds" if len(e.Tc_r) > 1 else e.method
-            a.plot(t.T_k, t.C_k, color=color(kind), label=f"{kind} ($T_c$ = {e.Tc:.3g} ± {e.Tc_err:.1g}, {how})")
+            m.plot(t.T_k, t.C_k, color=color(kind), label=f"{kind} ($T_c$ = {e.Tc:.3g} ± {e.Tc_err:.1g}, {how})")
             for extra in heat.replicas(kind)[1:]:
-                a.plot(extra.T_k, extra.C_k, color=color(kind), lw=0.8, alpha=0.45)
+                m.plot(extra.T_k, extra.C_k, color=color(kind), lw=0.8, alpha=0.45)
+        if lowest and np.isfinite(min(lowest)):
+            a.axvspan(t.T_k[0], min(lowest), color=color(kind), alpha=0.06, lw=0)
         if np.isfinite(e.Tc):
-            a.axvline(e.Tc, color=color(kind), ls=":", lw=1)
+            for ax in (a, m):
+                ax.axvline(e.Tc, color=color(kind), ls=":", lw=1)
+            if np.isfinite(e.Tc_err):
+                a.axvspan(e.Tc - e.Tc_err, e.Tc + e.Tc_err, color=color(kind), alpha=0.15, lw=0)
         p = heat.paper(kind)
         b.plot(p.T_k, p.C_k, color=color(kind), label=f"{kind} ($T_c$ = {p.Tc:.3f})")
         b.axvline(p.Tc, color=color(kind), ls=":", lw=1)
@@ -116,15 +138,17 @@ def fig_heat(heat, published=None):
         for kind, p in zip(("trained", "shuffled"), published, strict=True):
             b.plot(p.T_k, p.C_k, color=color(kind), ls="--", lw=1, alpha=0.8,
                    label=f"{kind}, published files ($T_c$ = {p.Tc:.3f})")
-    a.set(xscale="log", xlabel=r"$T$ (couplings' units, $k_B = 1$)", ylabel=r"$C(T)\,/\,N$",
-          title=f"{heat.model}: specific heat per spin (shaded: not equilibrated)")
-    top = max(np.nanmax(c.C_t + c.C_err_t) for c in (heat.canonical("trained"), heat.canonical("shuffled"))
-              if c is not None) if heat.canonical("trained") is not None else None
-    if top is not None:
-        a.set_ylim(0, 1.6 * top)
+    xl = r"$T$ (couplings' units, $k_B = 1$)"
+    a.set(xscale="log", xlabel=xl, ylabel=r"$C(T)\,/\,N$",
+          title=f"{heat.model}: certified specific heat per spin (shaded: not certified)")
+    m.set(xscale="log", xlabel=xl, ylabel=r"$C(T)\,/\,N$", title="from the densities of states (not certified)")
+    if tops:
+        a.set_ylim(0, 1.4 * max(tops))
+        m.set_ylim(0, 1.6 * max(tops))
+        m.set_xlim(a.get_xlim())
     b.set(xlim=(0, 1), xlabel=r"$T$ (energy scaled by $W_\mathrm{trained}$)", ylabel=r"$C(T)$",
           title="paper-style recipe (not the physical C)")
-    for ax in (a, b):
+    for ax in (a, m, b):
         ax.legend(frameon=False, fontsize=6)
     fig.tight_layout()
     return fig

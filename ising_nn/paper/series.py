@@ -20,7 +20,9 @@ import pandas as pd
 
 from ising_nn.canonical import ThermoCurve
 from ising_nn.paper import Budget, CachedThermo, QuenchSummary, budget, cached_dos, cached_quench, cached_thermo
+from ising_nn.paper.criticality import Certified, TcAnswer, certify, tc_answer
 from ising_nn.paper.paths import DOS_DIR, REPO_ROOT
+from ising_nn.paper.population import cached_population
 from ising_nn.results.dos import DOS, read_dos
 from ising_nn.thermo.from_dos import PaperStyleHeat, TcEstimate, Thermo, paper_style_heat, tc_estimate, thermodynamics
 
@@ -43,10 +45,16 @@ class ModelResults:
     quench_shuffled: QuenchSummary
     thermo_trained: CachedThermo | None = None
     thermo_shuffled: CachedThermo | None = None
+    pa_trained: tuple | None = None
+    pa_shuffled: tuple | None = None
 
     def thermo(self, kind: str) -> CachedThermo | None:
         """The canonical engine's result (None when the budget has no canonical run)."""
         return self.thermo_trained if kind == "trained" else self.thermo_shuffled
+
+    def population(self, kind: str) -> tuple | None:
+        """Population annealing's (full, quarter-population) results (None when the budget has none)."""
+        return self.pa_trained if kind == "trained" else self.pa_shuffled
 
     @property
     def n_spins(self) -> int:
@@ -96,7 +104,9 @@ def model_results(
          for f in (0.0, 1.0)]
     th = ([cached_thermo(model, shuffle=f, b=b, **kw) for f in (0.0, 1.0)] if b.canonical_sweeps is not None
           else [None, None])
-    return ModelResults(str(model), dos[0], dos[1], q[0], q[1], th[0], th[1])
+    pa = ([tuple(cached_population(model, shuffle=f, b=b, check=chk, **kw) for chk in (False, True))
+           for f in (0.0, 1.0)] if b.pa_population is not None else [None, None])
+    return ModelResults(str(model), dos[0], dos[1], q[0], q[1], th[0], th[1], pa[0], pa[1])
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,6 +135,13 @@ class HeatResults:
     wl_shuffled: Thermo | None = None
     T_eq_trained: float = float("nan")
     T_eq_shuffled: float = float("nan")
+    certified_trained: Certified | None = None
+    certified_shuffled: Certified | None = None
+    answer: TcAnswer | None = None
+
+    def certified(self, kind: str) -> Certified | None:
+        """Population annealing's curve with its tests (None without population annealing)."""
+        return self.certified_trained if kind == "trained" else self.certified_shuffled
 
     def physical(self, kind: str) -> Thermo:
         return self.physical_trained if kind == "trained" else self.physical_shuffled
@@ -145,8 +162,14 @@ class HeatResults:
         return self.T_eq_trained if kind == "trained" else self.T_eq_shuffled
 
     def tc(self, kind: str) -> TcEstimate:
-        """T_c of the canonical engine (bootstrap error); without one, over the DOS seeds (standard error), or
-        the single seed's T_c with its binning error."""
+        """T_c of population annealing's certified curve (jackknife and fit-window errors) when located; else
+        of the canonical engine (bootstrap error); without either, over the DOS seeds (standard error), or the
+        single seed's T_c with its binning error."""
+        if self.answer is not None:
+            p = self.answer.peak_trained if kind == "trained" else self.answer.peak_shuffled
+            if p.located:
+                return TcEstimate(p.Tc, p.Tc_err, float("nan"), (p.Tc,),
+                                  method="population annealing, certified, jackknife + fit window")
         cur = self.canonical(kind)
         if cur is not None:
             return TcEstimate(cur.Tc, cur.Tc_err, float("nan"), (cur.Tc,), method="canonical MBAR, bootstrap")
@@ -161,8 +184,10 @@ class HeatResults:
         for kind in KINDS:
             t, p, e = self.physical(kind), self.paper(kind), self.tc(kind)
             wl = self.wang_landau(kind)
+            c = self.certified(kind)
             rows.append({"model": self.model, "kind": kind, "Tc": e.Tc, "Tc_err": e.Tc_err,
                          "Tc_err_method": e.method, "T_equilibrated": self.T_equilibrated(kind),
+                         "T_certified_pa": c.T_cert if c is not None else float("nan"),
                          "Tc_dos": t.Tc, "Tc_wang_landau": wl.Tc if wl is not None else float("nan"),
                          "Tc_paper_style": p.Tc, "W_paper_style": p.width})
         return pd.DataFrame(rows)
@@ -191,16 +216,19 @@ def heat_results(r: ModelResults, replicas: tuple[tuple[DOS, ...], tuple[DOS, ..
     phys = [tuple(thermodynamics(d, points=points) for d in reps[i]) for i in range(2)]
     paper = [paper_style_heat(r.dos(k), trained=r.trained) for k in KINDS]
     seeds = tuple(int(d.header.get("input.seed", d.header.get("seed", 0))) for d in reps[0])
-    canon, wl, t_eq = [], [], []
+    canon, wl, t_eq, cert = [], [], [], []
     for k in KINDS:
+        pa = r.population(k)
+        cert.append(None if pa is None else certify(pa[0], pa[1], r.thermo(k)))
         th = r.thermo(k)
         canon.append(None if th is None else th.curve)
         t_eq.append(float("nan") if th is None else float(th.header["T_equilibrated"]))
         src = r.dos(k).header.get("wang_landau")
         wl.append(None if src is None else
                   thermodynamics(read_dos(src if os.path.isabs(src) else REPO_ROOT / src), points=points))
+    answer = tc_answer(r.model, cert[0], cert[1]) if cert[0] is not None else None
     return HeatResults(r.model, phys[0][0], phys[1][0], paper[0], paper[1], phys[0], phys[1], seeds,
-                       canon[0], canon[1], wl[0], wl[1], t_eq[0], t_eq[1])
+                       canon[0], canon[1], wl[0], wl[1], t_eq[0], t_eq[1], cert[0], cert[1], answer)
 
 
 @dataclass(frozen=True, eq=False)

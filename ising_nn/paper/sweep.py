@@ -52,12 +52,13 @@ CONNECT_TIMEOUT = 10.0
 #: reported. A worker that dies mid-task is the scheduler's ``allowed-failures`` (default 3), not a retry.
 RETRIES = 1
 _KEY = "ising-nn "  # a task's Dask key: this, then its label
-KINDS = ("quench", "thermo", "dos")
+KINDS = ("quench", "thermo", "dos", "population", "population-check")
 
 
 @dataclass(frozen=True)
 class Task:
-    """One cached result: ``kind`` in ``quench``, ``thermo``, ``dos``; the model by name or path; the first
+    """One cached result: ``kind`` in ``quench``, ``thermo``, ``dos``, ``population`` (population annealing of
+    a whole model), ``population-check`` (its runs of a quarter of the population); the model by name or path; the first
     ``blocks`` blocks (None: all); the fraction ``shuffle`` of couplings shuffled; the seed."""
 
     kind: str
@@ -89,7 +90,7 @@ class Task:
 def dependencies(t: Task, b: Budget) -> list[Task]:
     """The tasks whose files ``t`` reads: the ground-state search of the same inputs, and for a whole model's
     DOS with a canonical budget the canonical run."""
-    if t.kind == "quench":
+    if t.kind in ("quench", "population", "population-check"):
         return []
     same = dict(model=t.model, blocks=t.blocks, shuffle=t.shuffle, seed=t.seed)
     deps = [Task("quench", **same)]
@@ -108,6 +109,8 @@ def model_tasks(model: str, b: Budget, *, n_blocks: int | None = None, thermo: b
             if thermo and b.canonical_sweeps is not None:
                 out.append(Task("thermo", model, None, f, s))
             out.append(Task("dos", model, None, f, s))
+            if thermo and b.pa_population is not None and s == b.seeds[0]:
+                out += [Task("population", model, None, f, s), Task("population-check", model, None, f, s)]
     if n_blocks is not None:
         ks = sorted(k for k in (b.blocks or range(1, n_blocks + 1)) if 1 <= k < n_blocks)
         for k in ks:
@@ -137,6 +140,7 @@ def run_task(t: Task, b: Budget, out_dir: str, threads: int | None = None, *_dep
     ``_deps`` are the results of the tasks it depends on (passed only so that a scheduler orders them)."""
     from ising_nn.paper.cache import cached_quench
     from ising_nn.paper.dos import cached_dos
+    from ising_nn.paper.population import cached_population
     from ising_nn.paper.thermo import cached_thermo
 
     if threads is not None:
@@ -150,6 +154,8 @@ def run_task(t: Task, b: Budget, out_dir: str, threads: int | None = None, *_dep
         return str(cached_quench(t.model, method=b.quench_method, restarts=b.quench_restarts, **kw).path)
     if t.kind == "thermo":
         return str(cached_thermo(t.model, b=b, **kw).path)
+    if t.kind.startswith("population"):
+        return str(cached_population(t.model, b=b, check=t.kind == "population-check", **kw).path)
     sweeps = b.wl_sweeps if t.blocks is None else b.wl_sweeps_blocks
     cached_dos(t.model, sweeps=sweeps, bins=b.bins, start_method=b.quench_method, start_restarts=b.quench_restarts,
                canonical=b if t.blocks is None else None, **kw)

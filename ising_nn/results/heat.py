@@ -12,7 +12,7 @@ import pandas as pd
 
 from ising_nn.results.textfile import atomic_path, format_header
 
-__all__ = ["write_heat", "heat_table", "write_heat_table", "TABLE_FLOAT_FORMAT"]
+__all__ = ["write_heat", "heat_table", "write_heat_table", "write_tc_table", "TABLE_FLOAT_FORMAT"]
 
 #: Significant digits of the figure's table: more than any of its numbers' statistical precision.
 TABLE_FLOAT_FORMAT = "%.6g"
@@ -29,9 +29,15 @@ def write_heat(path: str | os.PathLike, T_k: np.ndarray, C_k: np.ndarray, fields
 
 def heat_table(h, kinds=("trained", "shuffled")) -> pd.DataFrame:
     """The heat figure's data from :class:`ising_nn.paper.series.HeatResults`: columns ``kind, curve, T, C,
-    C_err, U, U_err`` for the canonical engine, Wang-Landau alone, the DOS file and the paper-style recipe."""
+    C_err, U, U_err`` for population annealing (its certified temperatures), the canonical engine,
+    Wang-Landau alone, the DOS file and the paper-style recipe."""
     frames = []
     for k in kinds:
+        c = h.certified(k) if hasattr(h, "certified") else None
+        if c is not None:
+            m = c.certified_t
+            frames.append(pd.DataFrame({"kind": k, "curve": "population annealing", "T": c.T_t[m], "C": c.C_t[m],
+                                        "C_err": c.C_err_t[m], "U": c.U_t[m], "U_err": c.U_err_t[m]}))
         cur = h.canonical(k)
         if cur is not None:
             frames.append(pd.DataFrame({"kind": k, "curve": "canonical", "T": cur.T_t, "C": cur.C_t,
@@ -47,6 +53,17 @@ def heat_table(h, kinds=("trained", "shuffled")) -> pd.DataFrame:
 
 def write_heat_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """The figure's table as CSV at :data:`TABLE_FLOAT_FORMAT`, atomically."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format=TABLE_FLOAT_FORMAT)
+    return Path(path)
+
+
+def write_tc_table(answer, path: str | os.PathLike) -> Path:
+    """The T_c answer (:class:`ising_nn.paper.criticality.TcAnswer`) as CSV: one row per network, then the
+    difference and its test in the last columns, at :data:`TABLE_FLOAT_FORMAT`, atomically."""
+    df = answer.table()
+    df["delta_Tc"], df["delta_Tc_err"], df["t"], df["dof"], df["p_one_sided"] = (
+        answer.delta, answer.delta_err, answer.t, answer.dof, answer.p_value)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, float_format=TABLE_FLOAT_FORMAT)
     return Path(path)

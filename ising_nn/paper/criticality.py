@@ -1,0 +1,308 @@
+"""The paper's fourth claim, tested: is the specific-heat maximum T_c of a trained network higher than its
+shuffle's? (:func:`tc_answer`).
+
+A temperature is *certified* for a network when its population-annealing estimate passes, there and at every
+hotter step of the schedule,
+
+1. the families criterion of the method (``M_eff R >= 100 mean rho_t``, :mod:`ising_nn.canonical.annealing`);
+2. the R against 4R test: U and C of the runs of a quarter of the population agree with the full ones within
+   ``z_max`` combined errors (a systematic error of population annealing falls as 1 / R, so agreement bounds
+   the larger population's by a quarter of the errors);
+3. where the canonical engine's hot and cold ladders agree (its ``T_equilibrated``), U and C agree with its
+   MBAR curve within ``z_max`` combined errors: two independent methods.
+
+T_c is the vertex of a quadratic in ln T fitted to C(T) within a relative window around the largest
+certified C; its statistical error is the delete-one-run jackknife of the whole fit, its systematic error the
+spread over windows of 0.7, 1 and 1.4 times the default. A maximum at the lowest certified temperature is not
+located: the answer is then a bound, T_c below the certified range. The difference trained minus shuffled is
+tested one-sided with Student's t on the jackknife's degrees of freedom.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Certified", "Peak", "TcAnswer", "certify", "fit_peak", "tc_answer", "compare_at"]
+
+#: Largest |z| between two estimates that still "agree" (per temperature; the rule is cumulative from hot).
+Z_MAX = 3.0
+#: Half-width of the peak fit's window, relative in T.
+WINDOW = 0.10
+
+
+@dataclass(frozen=True)
+class Certified:
+    """Population annealing's curve with the three tests at every schedule temperature in its range.
+
+    Attributes
+    ----------
+    T_t : ndarray, shape (n,)
+        Ascending temperatures (the schedule's, in the range run).
+    U_t, U_err_t, C_t, C_err_t : ndarray, shape (n,)
+        The combined estimate and its jackknife error.
+    C_jk_mt : ndarray, shape (M, n)
+        Its delete-one-run replicates of C.
+    families_ok_t, check_ok_t, pt_ok_t : ndarray of bool, shape (n,)
+        Each test at each temperature (``pt_ok_t`` True where the canonical engine is not certified).
+    z_check_t, z_pt_t : ndarray, shape (n,)
+        The larger |z| of U and C against the quarter population and against the canonical engine (NaN where
+        not compared).
+    rho_t_t, M_eff_t : ndarray, shape (n,)
+        Mean family statistic of the runs and the effective number of runs.
+    certified_t : ndarray of bool, shape (n,)
+        Every test passes here and at every hotter temperature.
+    T_cert : float
+        The lowest certified temperature (inf: none).
+    failed : str
+        The first test to fail below ``T_cert`` ("" if none).
+    population, runs : int
+    """
+
+    T_t: np.ndarray
+    U_t: np.ndarray
+    U_err_t: np.ndarray
+    C_t: np.ndarray
+    C_err_t: np.ndarray
+    C_jk_mt: np.ndarray
+    families_ok_t: np.ndarray
+    check_ok_t: np.ndarray
+    pt_ok_t: np.ndarray
+    z_check_t: np.ndarray
+    z_pt_t: np.ndarray
+    rho_t_t: np.ndarray
+    M_eff_t: np.ndarray
+    certified_t: np.ndarray
+    T_cert: float
+    failed: str
+    population: int
+    runs: int
+
+
+@dataclass(frozen=True)
+class Peak:
+    """The maximum of a certified C(T).
+
+    Attributes
+    ----------
+    Tc, Tc_stat, Tc_syst : float
+        Location, its jackknife error and the spread over fit windows (NaN when not located).
+    Tc_err : float
+        Both in quadrature.
+    C_max, C_max_err : float
+        The fitted maximum and its jackknife error.
+    located : bool
+        False when the largest certified C is at the lowest certified temperature (T_c then lies below
+        ``bound``) or the window leaves the certified range.
+    bound : float
+        The lowest certified temperature.
+    """
+
+    Tc: float
+    Tc_stat: float
+    Tc_syst: float
+    Tc_err: float
+    C_max: float
+    C_max_err: float
+    located: bool
+    bound: float
+
+
+@dataclass(frozen=True)
+class TcAnswer:
+    """Trained against shuffled: certified ranges, peaks, the difference and its one-sided test."""
+
+    model: str
+    trained: Certified
+    shuffled: Certified
+    peak_trained: Peak
+    peak_shuffled: Peak
+    delta: float
+    delta_err: float
+    t: float
+    dof: int
+    p_value: float
+
+    def statement(self) -> str:
+        """One paragraph that answers the claim with its numbers."""
+        pt, ps = self.peak_trained, self.peak_shuffled
+
+        def one(kind, c, p):
+            where = f"certified down to T = {c.T_cert:.3g}"
+            if p.located:
+                return (f"{kind}: C(T) {where}, maximum C = {p.C_max:.3f} ± {p.C_max_err:.3f} at "
+                        f"T_c = {p.Tc:.3f} ± {p.Tc_err:.3f}")
+            return f"{kind}: C(T) {where}, still rising there, so T_c < {p.bound:.3g}"
+
+        s = f"{self.model}. {one('Trained', self.trained, pt)}. {one('Shuffled', self.shuffled, ps)}. "
+        if np.isfinite(self.delta):
+            s += (f"T_c(trained) - T_c(shuffled) = {self.delta:.2f} ± {self.delta_err:.2f} (t = {self.t:.1f}, "
+                  f"{self.dof} dof, one-sided p = {self.p_value:.1e}).")
+        elif pt.located and not ps.located:
+            s += f"T_c(trained) = {pt.Tc:.3f} ± {pt.Tc_err:.3f} lies above the shuffle's bound {ps.bound:.3g}."
+        else:
+            s += "The trained maximum is not located, so the claim is not decided."
+        return s
+
+    def table(self):
+        """One row per network (pandas.DataFrame)."""
+        import pandas as pd
+
+        rows = []
+        for kind, c, p in (("trained", self.trained, self.peak_trained), ("shuffled", self.shuffled,
+                                                                            self.peak_shuffled)):
+            rows.append(dict(kind=kind, population=c.population, runs=c.runs, T_cert=c.T_cert,
+                             failed_below=c.failed, located=p.located, T_c=p.Tc, T_c_err=p.Tc_err,
+                             T_c_stat=p.Tc_stat, T_c_syst=p.Tc_syst, C_max=p.C_max, C_max_err=p.C_max_err))
+        return pd.DataFrame(rows)
+
+
+def _interp(T_new, T_old, y_old):
+    """Linear in ln T; NaN outside ``T_old``'s range."""
+    order = np.argsort(T_old)
+    x, y = np.log(T_old[order]), y_old[order]
+    return np.interp(np.log(T_new), x, y, left=np.nan, right=np.nan)
+
+
+def _z(a, ea, b, eb):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.abs(a - b) / np.hypot(ea, eb)
+
+
+def certify(main, check, pt=None, z_max: float = Z_MAX) -> Certified:
+    """The three tests (module docstring) at every temperature of ``main``'s range.
+
+    Parameters
+    ----------
+    main, check : CachedPopulation
+        Population annealing with R and with R / 4 replicas per run.
+    pt : CachedThermo, optional
+        The canonical engine's result (its curve and ``T_equilibrated`` header).
+    z_max : float
+    """
+    from ising_nn.canonical.annealing import RHO_FACTOR
+
+    est, err, w, jk = main.combined()
+    beta_i = main.beta_i
+    T_i = 1.0 / np.where(beta_i > 0, beta_i, np.nan)
+    lo, hi = float(main.header["tmin"]), float(main.header["tmax"])
+    sel = np.flatnonzero((beta_i > 0) & (T_i >= lo * (1 - 1e-12)) & (T_i <= hi * (1 + 1e-12)))[::-1]
+    T = T_i[sel]
+    U, Ue, C, Ce = est[0, sel], err[0, sel], est[1, sel], err[1, sel]
+    M_eff = 1.0 / (w**2).sum(0)
+    rho = main.rho_t_mi.mean(0)
+    fam_ok = np.cumprod(M_eff * main.population >= RHO_FACTOR * rho).astype(bool)[sel]
+
+    cest, cerr, _, _ = check.combined()
+    cT = 1.0 / np.where(check.beta_i > 0, check.beta_i, np.nan)
+    ok = check.beta_i > 0
+    zc = np.fmax(_z(U, Ue, _interp(T, cT[ok], cest[0, ok]), _interp(T, cT[ok], cerr[0, ok])),
+                 _z(C, Ce, _interp(T, cT[ok], cest[1, ok]), _interp(T, cT[ok], cerr[1, ok])))
+    check_ok = zc <= z_max  # NaN (outside the check's range) fails
+
+    zp = np.full_like(T, np.nan)
+    if pt is not None:
+        cur = pt.curve
+        t_eq = float(pt.header.get("T_equilibrated", "inf"))
+        inside = T >= t_eq
+        zp[inside] = np.fmax(
+            _z(U, Ue, _interp(T, cur.T_t, cur.U_t), _interp(T, cur.T_t, cur.U_err_t)),
+            _z(C, Ce, _interp(T, cur.T_t, cur.C_t), _interp(T, cur.T_t, cur.C_err_t)))[inside]
+    pt_ok = ~(zp > z_max)
+    tests = (("families", fam_ok), ("R against R/4", check_ok), ("against replica exchange", pt_ok))
+    good = fam_ok & check_ok & pt_ok
+    # cumulative from the hottest temperature down (T ascending, so from the end)
+    cert = np.cumprod(good[::-1])[::-1].astype(bool)
+    T_cert = float(T[cert].min()) if cert.any() else math.inf
+    failed = ""
+    below = np.flatnonzero(~cert)
+    if below.size:
+        k = below[-1]  # the hottest failing temperature
+        failed = ", ".join(name for name, t in tests if not t[k])
+    return Certified(T, U, Ue, C, Ce, jk[:, 1, sel], fam_ok, check_ok, pt_ok, zc, zp, rho[sel], M_eff[sel], cert,
+                     T_cert, failed, int(main.population), int(main.runs))
+
+
+def _vertex(lnT, C):
+    a, bb, cc = np.polyfit(lnT, C, 2)
+    if a >= 0:
+        return math.nan, math.nan
+    x = -bb / (2 * a)
+    if not lnT.min() <= x <= lnT.max():
+        return math.nan, math.nan
+    return float(math.exp(x)), float(cc - bb * bb / (4 * a))
+
+
+def fit_peak(T_t, C_t, C_jk_mt, T_cert: float, window: float = WINDOW) -> Peak:
+    """Locate the maximum of C over ``T_t >= T_cert`` (module docstring).
+
+    Parameters
+    ----------
+    T_t, C_t : ndarray, shape (n,)
+        Ascending temperatures and C.
+    C_jk_mt : ndarray, shape (M, n)
+        Delete-one-run replicates of C.
+    T_cert : float
+    window : float
+        Relative half-width of the fit.
+    """
+    keep = T_t >= T_cert
+    T, C, J = T_t[keep], C_t[keep], C_jk_mt[:, keep]
+    nan = math.nan
+    if T.size < 5:
+        return Peak(nan, nan, nan, nan, nan, nan, False, T_cert)
+    i = int(np.argmax(C))
+
+    def fit(w, c):
+        m = (T >= T[i] / (1 + w)) & (T <= T[i] * (1 + w))
+        if T[i] / (1 + w) < T[0] or m.sum() < 5:
+            return nan, nan
+        return _vertex(np.log(T[m]), c[m])
+
+    Tc, Cmax = fit(window, C)
+    if i == 0 or not np.isfinite(Tc):
+        return Peak(nan, nan, nan, nan, float(C[i]), nan, False, T_cert)
+    M = J.shape[0]
+    reps = np.array([fit(window, J[m]) for m in range(M)])
+    stat = math.sqrt((M - 1) / M * np.sum((reps[:, 0] - reps[:, 0].mean()) ** 2))
+    c_err = math.sqrt((M - 1) / M * np.sum((reps[:, 1] - reps[:, 1].mean()) ** 2))
+    others = [fit(f * window, C)[0] for f in (0.7, 1.4)]
+    syst = max((abs(t - Tc) for t in others if np.isfinite(t)), default=0.0)
+    return Peak(Tc, stat, syst, math.hypot(stat, syst), Cmax, c_err, True, T_cert)
+
+
+def tc_answer(model, trained: Certified, shuffled: Certified) -> TcAnswer:
+    """Peaks of both certified curves and the one-sided test of T_c(trained) > T_c(shuffled)."""
+    from scipy import stats
+
+    pk = [fit_peak(c.T_t, c.C_t, c.C_jk_mt, c.T_cert) for c in (trained, shuffled)]
+    dof = min(trained.runs, shuffled.runs) - 1
+    if pk[0].located and pk[1].located:
+        d, e = pk[0].Tc - pk[1].Tc, math.hypot(pk[0].Tc_err, pk[1].Tc_err)
+        t = d / e
+        p = float(stats.t.sf(t, dof))
+    else:
+        d = e = t = p = math.nan
+    return TcAnswer(str(model), trained, shuffled, pk[0], pk[1], d, e, t, dof, p)
+
+
+def compare_at(temps, cert: Certified, pt=None):
+    """U and C of population annealing (``cert``) and of the canonical engine (``pt``) at ``temps``, each
+    with its error and whether it is certified there (pandas.DataFrame; interpolated in ln T)."""
+    import pandas as pd
+
+    rows = []
+    for T in temps:
+        r = dict(T=T)
+        r.update(PA_U=_interp([T], cert.T_t, cert.U_t)[0], PA_U_err=_interp([T], cert.T_t, cert.U_err_t)[0],
+                 PA_C=_interp([T], cert.T_t, cert.C_t)[0], PA_C_err=_interp([T], cert.T_t, cert.C_err_t)[0],
+                 PA_rho_t=_interp([T], cert.T_t, cert.rho_t_t)[0], PA_certified=bool(T >= cert.T_cert))
+        if pt is not None:
+            c = pt.curve
+            r.update(PT_U=_interp([T], c.T_t, c.U_t)[0], PT_U_err=_interp([T], c.T_t, c.U_err_t)[0],
+                     PT_C=_interp([T], c.T_t, c.C_t)[0], PT_C_err=_interp([T], c.T_t, c.C_err_t)[0],
+                     PT_certified=bool(T >= float(pt.header.get("T_equilibrated", "inf"))))
+        rows.append(r)
+    return pd.DataFrame(rows)

@@ -1,0 +1,152 @@
+"""Cached population annealing (:func:`cached_population`): a whole model's U, C, F, S below the canonical
+engine's range, from ``b.pa_runs`` runs of ``b.pa_population`` replicas, and beside them the same number of runs
+of a quarter of the population (``check=True``), the R against 4R test of :mod:`ising_nn.paper.criticality`.
+
+Each result is ``dos/<model>/thermo/<stem>_pa.dat`` (the combined curve, header with the family diagnostics)
+and ``<stem>_pa.npz`` beside it: every run's records at every step of the shared schedule (``ln_Z_mi``,
+``U_mi``, ``var_E_mi``, ``rho_t_mi``, ``rho_s_mi``, ``families_mi``, shape (M, n_steps)), from which the
+estimates, their jackknife errors and the criteria are recomputed without sampling again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ising_nn.errors import IsingNNError
+from ising_nn.paper.budget import REFERENCE_SCALE, Budget, budget
+from ising_nn.paper.cache import _checkpoint, _inputs, _load, _say
+from ising_nn.paper.paths import DOS_DIR, check_inputs, population_path
+from ising_nn.paper.thermo import coupling_scale
+from ising_nn.results.textfile import atomic_path, header_matches
+
+__all__ = ["CachedPopulation", "cached_population", "pa_range"]
+
+_RECORDS = ("ln_Z", "U", "var_E", "rho_t", "rho_s", "families")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The records of one run (what :func:`ising_nn.canonical.combine_runs` reads)."""
+
+    beta_i: np.ndarray
+    ln_Z_i: np.ndarray
+    U_i: np.ndarray
+    var_E_i: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class CachedPopulation:
+    """A cached population-annealing result.
+
+    Attributes
+    ----------
+    curve : ThermoCurve
+        The combined U, C, F, S per spin with jackknife errors on the schedule's temperatures in the range run.
+    header : dict
+    beta_i : ndarray, shape (n_steps,)
+        The shared schedule, ascending from 0.
+    ln_Z_mi, U_mi, var_E_mi, rho_t_mi, rho_s_mi, families_mi : ndarray, shape (M, n_steps)
+        Every run's records.
+    population : int
+    n_spins : int
+    path : Path
+    """
+
+    curve: object
+    header: dict
+    beta_i: np.ndarray
+    ln_Z_mi: np.ndarray
+    U_mi: np.ndarray
+    var_E_mi: np.ndarray
+    rho_t_mi: np.ndarray
+    rho_s_mi: np.ndarray
+    families_mi: np.ndarray
+    population: int
+    n_spins: int
+    path: Path
+
+    @property
+    def runs(self) -> int:
+        return self.U_mi.shape[0]
+
+    def combined(self):
+        """``(est, err, w_mi, jk)`` of :func:`ising_nn.canonical.combine_runs` at every step."""
+        from ising_nn.canonical.annealing import combine_runs
+
+        runs = [_Run(self.beta_i, self.ln_Z_mi[m], self.U_mi[m], self.var_E_mi[m]) for m in range(self.runs)]
+        return combine_runs(runs, self.n_spins)
+
+    @classmethod
+    def read(cls, path: Path) -> CachedPopulation:
+        from ising_nn.canonical import read_thermo
+
+        curve, header = read_thermo(path)
+        try:
+            z = np.load(path.with_suffix(".npz"))
+            arrays = [z[f"{k}_mi"] for k in _RECORDS]
+            beta_i, R, N = z["beta_i"], int(z["population"]), int(z["n_spins"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise IsingNNError(f"cannot read the runs beside {str(path)!r} ({exc}); remove both files to "
+                               "compute them again") from None
+        return cls(curve, header, beta_i, *arrays[:5], arrays[5].astype(int), R, N, path)
+
+
+def pa_range(b: Budget, scale: float, shuffle: float) -> tuple[float, float]:
+    """Population annealing's output range for couplings of scale ``scale`` (as
+    :func:`~ising_nn.paper.budget.temperature_range`): from ``b.pa_tmin_shuffled`` (a whole shuffle) or
+    ``b.pa_tmin_trained`` (otherwise) to ``b.canonical_tmax``."""
+    f = scale / REFERENCE_SCALE
+    tmin = b.pa_tmin_shuffled if shuffle == 1.0 else b.pa_tmin_trained
+    return float(f"{tmin * f:.4g}"), float(f"{b.canonical_tmax * f:.4g}")
+
+
+def cached_population(
+    model="minilm",
+    *,
+    blocks: int | None = None,
+    shuffle: float = 0.0,
+    seed: int = 0,
+    b: Budget | None = None,
+    check: bool = False,
+    out_dir: str | os.PathLike = DOS_DIR,
+    force: bool = False,
+    verbose: bool = True,
+    progress: bool = False,
+) -> CachedPopulation:
+    """Population annealing of a model (:func:`ising_nn.canonical.population_annealing`), read from ``out_dir``
+    when computed before: ``b.pa_runs`` runs of ``b.pa_population`` replicas (``check``: of a quarter of it),
+    ``b.pa_sweeps`` sweeps per step, over :func:`pa_range`. The runs checkpoint into a folder under
+    ``out_dir/.checkpoints`` as they go, so an interrupted call resumes; the folder is removed once the result
+    is written. Other parameters as :func:`~ising_nn.paper.cached_thermo`."""
+    from ising_nn.canonical import population_annealing, write_thermo
+
+    b = b or budget()
+    blocks, shuffle, seed = check_inputs(blocks, shuffle, seed)
+    if b.pa_population is None:
+        raise IsingNNError("this budget has no pa_population: population annealing is not part of it")
+    R = b.pa_population // 4 if check else b.pa_population
+    tmin, tmax = pa_range(b, coupling_scale(model, blocks), shuffle)
+    inputs = _inputs(model, blocks, shuffle, seed, sampler="population annealing", population=R, runs=b.pa_runs,
+                     sweeps_per_step=b.pa_sweeps, tmin=f"{tmin:g}", tmax=f"{tmax:g}")
+    path = population_path(model, blocks=blocks, shuffle=shuffle, seed=seed, check=check, out_dir=out_dir)
+    if not force and header_matches(path, inputs) and path.with_suffix(".npz").is_file():
+        _say(verbose, f"population: read {path}")
+        return CachedPopulation.read(path)
+    c, L, _ = _load(model, blocks, shuffle, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = _checkpoint(out_dir, model, f"pa_{path.stem}", inputs).with_suffix("")
+    _say(verbose, f"population: computing {path} ({b.pa_runs} runs of {R} replicas, {b.pa_sweeps} sweeps per "
+         f"step, T >= {tmin:g}, {c.n_spins} spins)" + (" from its checkpoints" if folder.is_dir() else ""))
+    r = population_annealing(c, tmin=tmin, tmax=tmax, population=R, runs=b.pa_runs, sweeps=b.pa_sweeps,
+                             seed=seed, checkpoint=folder, resume=True, progress=progress)
+    with atomic_path(path.with_suffix(".npz"), suffix=".npz") as tmp:
+        np.savez_compressed(tmp, beta_i=r.beta_i, population=R, n_spins=c.n_spins, **{
+            f"{k}_mi": np.stack([getattr(run, f"{k}_i") for run in r.runs]) for k in _RECORDS})
+    write_thermo(r.curve, path, {**r.header, "model": c.provenance.model, "model_blocks": L, **inputs})
+    shutil.rmtree(folder, ignore_errors=True)
+    return CachedPopulation.read(path)

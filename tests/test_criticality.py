@@ -1,0 +1,111 @@
+"""The T_c answer's logic (ising_nn.paper.criticality) on populations whose records are designed: each of
+the three tests decides the certified range when it alone fails, the rule is cumulative from hot, a peak
+fit recovers the vertex of a parabola in ln T exactly, its jackknife is the delete-one formula, a maximum at
+the certified edge is a bound, and the one-sided test is Student's t."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from ising_nn.canonical import ThermoCurve
+from ising_nn.paper.criticality import certify, compare_at, fit_peak, tc_answer
+from ising_nn.paper.population import CachedPopulation
+
+N, M, R = 200, 4, 100
+BETA = np.concatenate([[0.0], 1.0 / np.geomspace(20.0, 1.0, 240)])
+T_STEP = 1.0 / BETA[1:]
+
+
+def c_true(T, T0):
+    return 0.4 - 0.1 * (np.log(T) - np.log(T0)) ** 2
+
+
+def population(T0=3.0, rho_hot=2.0, rho_cold=10.0, T_rho=2.0, bias_below=None, bias=0.0):
+    """M runs whose C peaks at T0 (each run's variance scaled by 1 +- 1e-5), U = -1/T (offsets +-1e-5,
+    so that U's jackknife error is 6.5e-6), rho_t above ``T_rho`` small enough for the families criterion (M R >= 100 rho_t) and too
+    large below; ``bias`` added to every run's U below ``bias_below``."""
+    off = np.array([-1.5, -0.5, 0.5, 1.5])[:, None] * 1e-5
+    T = np.concatenate([[np.inf], T_STEP])
+    U = np.concatenate([[0.0], -1.0 / T_STEP])[None, :] + off
+    var = np.concatenate([[1.0], N * c_true(T_STEP, T0) * T_STEP**2])[None, :] * (1 + off)
+    if bias_below is not None:
+        U = U + np.where(T < bias_below, bias, 0.0)[None, :]
+    rho = np.where(T >= T_rho, rho_hot, rho_cold)[None, :].repeat(M, 0)
+    z = np.zeros((M, BETA.size))
+    header = {"tmin": "1.0", "tmax": "10.0"}
+    return CachedPopulation(None, header, BETA, z, U, var, rho, rho, z.astype(int) + 1, R, N, Path("x"))
+
+
+def pt_result(T_eq, shift_at=None):
+    T = np.geomspace(1.0, 10.0, 300)
+    U, C = -1.0 / T, c_true(T, 3.0)
+    if shift_at is not None:
+        U = U + np.where(np.abs(T - shift_at) < 0.2, 0.05, 0.0)
+    e = np.full_like(T, 1e-3)
+    curve = ThermoCurve(T, U, e, C, e, U, e, U, e, math.nan, math.nan, False)
+    return SimpleNamespace(curve=curve, header={"T_equilibrated": str(T_eq)})
+
+
+def test_families_decide_alone():
+    p = population(T_rho=2.0)
+    c = certify(p, population(T_rho=2.0))
+    assert c.T_cert == pytest.approx(T_STEP[T_STEP >= 2.0].min()) and c.failed == "families"
+    assert np.all(np.diff(c.T_t) > 0) and c.T_t.min() >= 1.0 - 1e-9 and c.T_t.max() <= 10.0 + 1e-9
+    assert np.array_equal(c.certified_t, c.T_t >= c.T_cert)
+    assert np.allclose(c.U_t, -1.0 / c.T_t) and np.allclose(c.C_t, c_true(c.T_t, 3.0), atol=1e-6)
+
+
+def test_quarter_population_decides_when_it_disagrees():
+    c = certify(population(), population(bias_below=4.0, bias=0.05))
+    assert c.T_cert == pytest.approx(T_STEP[T_STEP >= 4.0].min(), rel=1e-9) and c.failed == "R against R/4"
+    assert np.nanmax(c.z_check_t[c.certified_t]) < 1e-6 and np.nanmin(c.z_check_t[~c.certified_t]) > 3
+    # a bias within the errors (one combined error is 9.1e-6) passes
+    assert certify(population(), population(bias_below=4.0, bias=1e-5)).T_cert < 2.1
+
+
+def test_replica_exchange_disagreeing_where_equilibrated_cuts_everything_below():
+    c = certify(population(), population(), pt_result(T_eq=6.0, shift_at=8.0))
+    assert 8.0 < c.T_cert < 8.6 and c.failed == "against replica exchange"
+    ok = certify(population(), population(), pt_result(T_eq=6.0))
+    assert ok.T_cert < 2.1 and np.isnan(ok.z_pt_t[ok.T_t < 6.0]).all() and (ok.z_pt_t[ok.T_t >= 6.05] < 3).all()
+    # below replica exchange's equilibrated range it is not compared
+    below = certify(population(), population(), pt_result(T_eq=9.0, shift_at=8.0))
+    assert below.T_cert < 2.1
+
+
+def test_peak_fit_recovers_the_vertex_and_the_jackknife():
+    T = np.geomspace(1.0, 10.0, 400)
+    C = c_true(T, 2.5)
+    deltas = np.array([0.01, -0.02, 0.005, 0.0])
+    J = np.stack([c_true(T, 2.5 * math.exp(d)) for d in deltas])
+    p = fit_peak(T, C, J, T_cert=1.0)
+    assert p.located and p.Tc == pytest.approx(2.5, rel=1e-9) and p.C_max == pytest.approx(0.4, rel=1e-9)
+    v = 2.5 * np.exp(deltas)
+    assert p.Tc_stat == pytest.approx(math.sqrt(3 / 4 * np.sum((v - v.mean()) ** 2)), rel=1e-6)
+    assert p.Tc_syst == pytest.approx(0.0, abs=1e-9)
+    # the certified range ends above the peak: C rises to its edge, T_c is a bound
+    edge = fit_peak(T, C, J, T_cert=3.0)
+    assert not edge.located and edge.bound == 3.0 and np.isnan(edge.Tc)
+    # the window would leave the certified range
+    assert not fit_peak(T, C, J, T_cert=2.4).located
+
+
+def test_answer_and_its_one_sided_test():
+    tr = certify(population(T0=5.0, T_rho=1.0), population(T0=5.0, T_rho=1.0))
+    sh = certify(population(T0=2.0, T_rho=1.0), population(T0=2.0, T_rho=1.0))
+    a = tc_answer("net", tr, sh)
+    assert a.peak_trained.Tc == pytest.approx(5.0, rel=1e-3) and a.peak_shuffled.Tc == pytest.approx(2.0, rel=1e-3)
+    assert a.delta == pytest.approx(a.peak_trained.Tc - a.peak_shuffled.Tc)
+    assert a.dof == M - 1 and a.p_value == pytest.approx(stats.t.sf(a.delta / a.delta_err, M - 1))
+    assert "T_c(trained) - T_c(shuffled)" in a.statement() and len(a.table()) == 2
+    cut = certify(population(T0=2.0, T_rho=2.5), population(T0=2.0, T_rho=2.5))
+    b = tc_answer("net", tr, cut)
+    assert np.isnan(b.delta) and "lies above the shuffle's bound" in b.statement()
+    df = compare_at([2.0, 3.0, 5.0], cut, pt_result(T_eq=4.0))
+    assert list(df.PA_certified) == [False, True, True] and list(df.PT_certified) == [False, False, True]
