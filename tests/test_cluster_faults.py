@@ -159,11 +159,13 @@ def test_a_task_that_keeps_killing_its_workers_is_reported_and_a_rerun_computes_
         report = run_sweep(tasks, BUDGET, out_dir=out, scheduler=address, progress=False)
     finally:
         client.unregister_worker_plugin("kill-always")
-    assert len(sentinel.read_text().splitlines()) == 2  # allowed-failures 1: two workers died
+    # allowed-failures 1: two workers died with the others, then two more with the killer alone
+    assert len(sentinel.read_text().splitlines()) == 4
     assert report.done == sorted(others, key=lambda t: t.sort_key)
     failed = dict(report.failed)
     assert failed == {
-        killer: "its worker died 2 times (killed, or out of memory?); rerun to compute what is missing",
+        killer: "its worker died 2 times while it ran alone (killed, or out of memory?); rerun to compute what is "
+                "missing",
         dependent: f"it needs {killer.label}, whose worker died 2 times (killed, or out of memory?); rerun to "
                    "compute what is missing",
     }
@@ -176,6 +178,26 @@ def test_a_task_that_keeps_killing_its_workers_is_reported_and_a_rerun_computes_
     after = _mtimes(out)
     assert {k: after[k] for k in kept} == kept  # read, not computed again
     assert _results(out) == _sequential(tasks, tmp_path / "seq")
+
+
+def test_a_task_on_the_same_worker_as_a_killer_is_not_blamed(model, tmp_path):
+    """One worker with two threads: every death of the worker counts against both tasks on it, so Dask fails
+    the innocent one with the killer; run alone again, it finishes and only the killer is reported."""
+    innocent, killer = Task("quench", model, blocks=1), Task("quench", model, shuffle=1.0)
+    killed, held = tmp_path / "killed", tmp_path / "held"
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                         dashboard_address=":0") as lc, Client(lc, set_as_default=False) as client:
+        # the innocent task waits 3 s (no release file comes), so it is still running when the killer strikes
+        client.register_plugin(HoldTask(f"quench {model} blocks=1", held, tmp_path / "never", hold_s=3.0),
+                               name="hold")
+        client.register_plugin(KillWorker(f"quench {model} shuffle=1", killed, always=True), name="kill")
+        report = run_sweep([innocent, killer], BUDGET, out_dir=tmp_path / "dask", scheduler=lc.scheduler_address,
+                           progress=False)
+    assert report.done == [innocent]
+    assert [t for t, _ in report.failed] == [killer] and "while it ran alone" in report.failed[0][1]
+    assert len(killed.read_text().splitlines()) == 4
+    assert _results(tmp_path / "dask") == _sequential([innocent], tmp_path / "seq")
 
 
 # --- a scheduler killed mid-sweep -----------------------------------------------------------------------------

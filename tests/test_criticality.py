@@ -28,8 +28,8 @@ def c_true(T, T0):
 
 def population(T0=3.0, rho_hot=2.0, rho_cold=10.0, T_rho=2.0, bias_below=None, bias=0.0):
     """M runs whose C peaks at T0 (each run's variance scaled by 1 +- 1e-5), U = -1/T (offsets +-1e-5,
-    so that U's jackknife error is 6.5e-6), rho_t above ``T_rho`` small enough for the families criterion (M R >= 100 rho_t) and too
-    large below; ``bias`` added to every run's U below ``bias_below``."""
+    so that U's jackknife error is 6.5e-6), rho_t above ``T_rho`` small enough for the families criterion
+    (M R >= 100 rho_t) and too large below; ``bias`` added to every run's U below ``bias_below``."""
     off = np.array([-1.5, -0.5, 0.5, 1.5])[:, None] * 1e-5
     T = np.concatenate([[np.inf], T_STEP])
     U = np.concatenate([[0.0], -1.0 / T_STEP])[None, :] + off
@@ -109,3 +109,12 @@ def test_answer_and_its_one_sided_test():
     assert np.isnan(b.delta) and "lies above the shuffle's bound" in b.statement()
     df = compare_at([2.0, 3.0, 5.0], cut, pt_result(T_eq=4.0))
     assert list(df.PA_certified) == [False, True, True] and list(df.PT_certified) == [False, False, True]
+
+
+def test_nothing_certified_reads_as_words():
+    """Too few families everywhere: no certified temperature, and the statement says so (no inf, no nan)."""
+    none = certify(population(T_rho=20.0), population(T_rho=20.0))
+    assert math.isinf(none.T_cert) and not none.certified_t.any() and none.failed == "families"
+    s = tc_answer("net", none, none).statement()
+    assert "not certified at any temperature run (first failing test: families)" in s
+    assert "inf" not in s and "nan" not in s and "not decided" in s

@@ -45,15 +45,22 @@ def results_table(results: Sequence[ModelResults], heats: Sequence[HeatResults])
             "Tc_err_method": h.tc("trained").method,
             "T_equilibrated_trained": h.T_equilibrated("trained"),
             "T_equilibrated_shuffled": h.T_equilibrated("shuffled"),
-            "T_certified_trained": h.answer.trained.T_cert if h.answer is not None else float("nan"),
-            "T_certified_shuffled": h.answer.shuffled.T_cert if h.answer is not None else float("nan"),
-            "Tc_answer": h.answer.statement() if h.answer is not None else "",
+            **_certified(h.answer),
             **_tc_test(h.tc("trained"), h.tc("shuffled")),
             "Tc_paper_style_trained": h.paper_trained.Tc, "Tc_paper_style_shuffled": h.paper_shuffled.Tc,
             "symmetry_error_trained": symmetry_error(t), "symmetry_error_shuffled": symmetry_error(s),
             "ln_g_per_spin_max": float(max(t.ln_g_per_spin_k.max(), s.ln_g_per_spin_k.max())),
         })
     return pd.DataFrame(rows)
+
+
+def _certified(answer) -> dict:
+    """Population annealing's certified ranges and statement; a range with no certified point reads "none"."""
+    if answer is None:
+        return {}
+    return {f"T_certified_{k}": (c.T_cert if math.isfinite(c.T_cert) else "none")
+            for k, c in (("trained", answer.trained), ("shuffled", answer.shuffled))} | {
+        "Tc_answer": answer.statement()}
 
 
 def paper_comparison(table: pd.DataFrame) -> pd.DataFrame:
@@ -145,7 +152,7 @@ def findings(table: pd.DataFrame, survey: pd.DataFrame | None) -> list[str]:
                        "so the maximum of C(T) may lie below it, where the chains are not equilibrated")
         if "may lie below it" in eq:
             hi = "which network's is higher is not resolved while a peak sits at the bound of its equilibrated range"
-        if getattr(r, "Tc_answer", ""):
+        if isinstance(getattr(r, "Tc_answer", None), str) and r.Tc_answer:
             out.append(f"T_c, the paper's fourth claim (population annealing, certified by the families criterion, "
                        f"R against 4R and replica exchange where it is equilibrated): {r.Tc_answer} The "
                        f"paper-style recipe gives {_fmt(r.Tc_paper_style_trained)} and "

@@ -130,6 +130,9 @@ class TcAnswer:
         pt, ps = self.peak_trained, self.peak_shuffled
 
         def one(kind, c, p):
+            if not math.isfinite(c.T_cert):
+                return (f"{kind}: C(T) is not certified at any temperature run"
+                        + (f" (first failing test: {c.failed})" if c.failed else ""))
             where = f"certified down to T = {c.T_cert:.3g}"
             if p.located:
                 return (f"{kind}: C(T) {where}, maximum C = {p.C_max:.3f} ± {p.C_max_err:.3f} at "
@@ -143,7 +146,7 @@ class TcAnswer:
         elif pt.located and not ps.located:
             s += f"T_c(trained) = {pt.Tc:.3f} ± {pt.Tc_err:.3f} lies above the shuffle's bound {ps.bound:.3g}."
         else:
-            s += "The trained maximum is not located, so the claim is not decided."
+            s += "The trained maximum is not located, so the claim is not decided here."
         return s
 
     def table(self):

@@ -82,6 +82,13 @@ class CachedPopulation:
         return combine_runs(runs, self.n_spins)
 
     @classmethod
+    def from_result(cls, r, path: Path | None = None) -> CachedPopulation:
+        """From a :class:`ising_nn.canonical.PopulationResult` in memory."""
+        arrays = [np.stack([getattr(run, f"{k}_i") for run in r.runs]) for k in _RECORDS]
+        return cls(r.curve, {k: str(v) for k, v in r.header.items()}, r.beta_i, *arrays,
+                   int(r.header["population"]), int(r.n_spins), path)
+
+    @classmethod
     def read(cls, path: Path) -> CachedPopulation:
         from ising_nn.canonical import read_thermo
 

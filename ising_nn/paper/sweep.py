@@ -231,17 +231,61 @@ def _client(scheduler: str | None, workers: int | None, timeout: float):
     return Client(cluster, set_as_default=False), cluster
 
 
-def _failure(exc: BaseException, key: str) -> str:
+def _failure(exc: BaseException, key: str, alone: bool = False) -> str:
     """One line for the task ``key`` that failed with ``exc``: its error, or that its workers died (running it,
-    or running a task it needs)."""
+    or running a task it needs; ``alone``: with no other task on them)."""
     from distributed.scheduler import KilledWorker
 
     if isinstance(exc, KilledWorker):
-        died = f"died {exc.allowed_failures + 1} times (killed, or out of memory?); rerun to compute what is missing"
+        died = (f"died {exc.allowed_failures + 1} times{' while it ran alone' if alone else ''} (killed, or out of "
+                "memory?); rerun to compute what is missing")
         if str(exc.task) != key:
             return f"it needs {str(exc.task).removeprefix(_KEY)}, whose worker {died}"
         return f"its worker {died}"
     return "".join(traceback.format_exception_only(type(exc), exc)).strip().replace("\n", " ")
+
+
+def _killed(exc: BaseException | None) -> bool:
+    from distributed.scheduler import KilledWorker
+
+    return isinstance(exc, KilledWorker)
+
+
+def _alone(client, killed: dict[Task, str], report: SweepReport, b: Budget, out: str, threads, progress: bool,
+           n: int) -> None:
+    """Run each task of ``killed`` again, one at a time, and report the ones that fail again.
+
+    The scheduler blames every task a dying worker held, the one that killed it and any other it was running or
+    had queued, so a task that kills its workers takes innocent ones down with it. Alone, each task either
+    finishes or kills its workers again; a task whose dependency failed again is not run.
+    """
+    if progress:
+        print(f"sweep: {len(killed)} tasks were on workers that died; running them again one at a time to tell "
+              "which task kills them", file=sys.stderr, flush=True)
+    from distributed import as_completed
+
+    failed = {t for t, _ in report.failed}
+    for t in _ordered(list(killed), b):
+        if t not in killed:
+            continue
+        bad = [d for d in dependencies(t, b) if d in failed]
+        if bad:
+            msg = killed[t] if killed[t].startswith("it needs") else f"it needs {bad[0].label}, which failed"
+        else:
+            key = f"{_KEY}alone {t.label}"
+            fut = client.submit(run_task, t, b, out, threads, key=key, pure=False)
+            for _ in as_completed([fut], loop=client.loop):  # waits; the client's own loop (no default client)
+                pass
+            if fut.status == "finished":
+                report.done.append(t)
+                continue
+            if fut.status == "cancelled":
+                raise _lost(str(client.scheduler.address), report, n, out)
+            msg = _failure(fut.exception(), key, alone=True)
+        failed.add(t)
+        report.failed.append((t, msg))
+        if progress:
+            print(f"sweep: FAILED {t.label}: {msg}", file=sys.stderr, flush=True)
 
 
 def _close_quietly(client) -> None:
@@ -326,6 +370,7 @@ def run_sweep(tasks: Sequence[Task], b: Budget, *, out_dir: str | os.PathLike = 
             futures[t] = client.submit(run_task, t, b, out, threads, *deps, key=_KEY + t.label, pure=False,
                                        retries=retries)
         by_future = {f.key: t for t, f in futures.items()}
+        killed: dict[Task, str] = {}
         bar = stack.enter_context(tqdm(total=len(futures), desc="sweep", unit="task", disable=not progress))
         for fut in as_completed(list(futures.values()), loop=client.loop):
             t = by_future[fut.key]
@@ -334,12 +379,16 @@ def run_sweep(tasks: Sequence[Task], b: Budget, *, out_dir: str | os.PathLike = 
             elif fut.status == "cancelled":
                 # the client cancels every future when it loses the scheduler; nothing else here cancels them
                 raise _lost(address, report, len(order), out)
+            elif _killed(fut.exception()):
+                killed[t] = _failure(fut.exception(), str(fut.key))
             else:
                 msg = _failure(fut.exception(), str(fut.key))
                 report.failed.append((t, msg))
                 if progress:
                     tqdm.write(f"sweep: FAILED {t.label}: {msg}", file=sys.stderr)
             bar.update(1)
+        if killed:
+            _alone(client, killed, report, b, out, threads, progress, len(order))
     report.seconds = time.perf_counter() - t0
     report.done.sort(key=lambda t: t.sort_key)
     report.failed.sort(key=lambda x: x[0].sort_key)
