@@ -15,8 +15,10 @@ Faults, each one line for the user (an :class:`~ising_nn.errors.IsingNNError`, e
   ``$ISING_NN_CONNECT_TIMEOUT``, else 10 s; it is dask's ``distributed.comm.timeouts.connect`` while the sweep
   runs) names the address and what to check;
 * a worker that dies in the middle of a task: the scheduler runs the task again on another worker (dask's
-  ``distributed.scheduler.allowed-failures``); a task that keeps killing its workers, or that raises twice
-  (``retries=1`` on submit), is reported with its inputs while the other tasks finish;
+  ``distributed.scheduler.allowed-failures``). The scheduler counts a death against every task the worker
+  held, so the tasks it fails that way run again one at a time once the others are done: a task that kills
+  its workers also when alone, or that raises twice (``retries=1`` on submit), is reported with its inputs,
+  and the ones that only shared its workers finish;
 * a scheduler that goes away mid-sweep: the sweep stops with one line.
 
 Every finished task's result is a file in the cache, written atomically, so a rerun of the same sweep reads
