@@ -118,3 +118,27 @@ def test_nothing_certified_reads_as_words():
     s = tc_answer("net", none, none).statement()
     assert "not certified at any temperature run (first failing test: families)" in s
     assert "inf" not in s and "nan" not in s and "not decided" in s
+
+
+def test_agreement_tests_hold_their_false_alarm_rate_on_pure_noise():
+    """Two correct populations (8 runs, independent noise at each of 240 temperatures, no bias): the R
+    against R/4 test fails in at most about ALPHA = 0.01 of the trials, not in most of them as a per-point
+    |z| <= 3 would."""
+    def noisy(rng, m=8):
+        U = np.concatenate([[0.0], -1.0 / T_STEP])[None, :] + rng.normal(0.0, 1e-3, (m, BETA.size))
+        U[:, 0] = 0.0
+        var = np.concatenate([[1.0], N * c_true(T_STEP, 3.0) * T_STEP**2])[None, :].repeat(m, 0)
+        z = np.zeros((m, BETA.size))
+        rho = np.ones((m, BETA.size))
+        return CachedPopulation(None, {"tmin": "1.0", "tmax": "10.0"}, BETA, z, U, var, rho, rho,
+                                z.astype(int) + 1, R, N, Path("x"))
+
+    rng = np.random.default_rng(7)
+    trials = 200
+    fails = sum(certify(noisy(rng), noisy(rng)).failed == "R against R/4" for _ in range(trials))
+    # Bonferroni over correlated U and C makes the level conservative: at most ALPHA on average; 8 of 200
+    # has probability < 1e-3 if the true rate is ALPHA = 0.01
+    assert fails <= 8, fails
+    per_point = sum(
+        np.nanmax(certify(p, q).z_check_t) > 3 for p, q in ((noisy(rng), noisy(rng)) for _ in range(20)))
+    assert per_point >= 10  # the old per-point rule would have failed a correct run in most trials

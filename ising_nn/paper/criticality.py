@@ -5,16 +5,23 @@ A temperature is *certified* for a network when its population-annealing estimat
 hotter step of the schedule,
 
 1. the families criterion of the method (``M_eff R >= 100 mean rho_t``, :mod:`ising_nn.canonical.annealing`);
-2. the R against 4R test: U and C of the runs of a quarter of the population agree with the full ones within
-   ``z_max`` combined errors (a systematic error of population annealing falls as 1 / R, so agreement bounds
-   the larger population's by a quarter of the errors);
+2. the R against 4R test: U and C of the runs of a quarter of the population agree with the full ones (a
+   systematic error of population annealing falls as 1 / R, so agreement bounds the larger population's by a
+   quarter of the errors);
 3. where the canonical engine's hot and cold ladders agree (its ``T_equilibrated``), U and C agree with its
-   MBAR curve within ``z_max`` combined errors: two independent methods.
+   MBAR curve: two independent methods.
+
+"Agree" is a two-sided test of the difference over its combined error at family-wise level ``alpha`` over
+every U and C compared in that test (Bonferroni: the test is made at ~60-250 temperatures, so a per-point
+|z| <= 3 would fail a correct run by chance most of the time), with Student's t on the Welch-Satterthwaite
+degrees of freedom (a jackknife over M runs has M - 1; the canonical engine's bootstrap is taken as exact).
 
 T_c is the vertex of a quadratic in ln T fitted to C(T) within a relative window around the largest
-certified C; its statistical error is the delete-one-run jackknife of the whole fit, its systematic error the
-spread over windows of 0.7, 1 and 1.4 times the default. A maximum at the lowest certified temperature is not
-located: the answer is then a bound, T_c below the certified range. The difference trained minus shuffled is
+certified C (its mean over half the window, so that one noisy step does not place it; the window is clipped
+at the lowest certified temperature, which must lie at least half a window below that C); its statistical
+error is the delete-one-run jackknife of the whole fit, its systematic error the spread over windows of 0.7,
+1 and 1.4 times the default. A maximum too close to the lowest certified temperature is not located: the
+answer is then a bound, T_c below the certified range. The difference trained minus shuffled is
 tested one-sided with Student's t on the jackknife's degrees of freedom.
 """
 
@@ -27,8 +34,8 @@ import numpy as np
 
 __all__ = ["Certified", "Peak", "TcAnswer", "certify", "fit_peak", "tc_answer", "compare_at"]
 
-#: Largest |z| between two estimates that still "agree" (per temperature; the rule is cumulative from hot).
-Z_MAX = 3.0
+#: Family-wise false-alarm probability of each agreement test (R against R/4, against replica exchange).
+ALPHA = 0.01
 #: Half-width of the peak fit's window, relative in T.
 WINDOW = 0.10
 
@@ -95,7 +102,7 @@ class Peak:
         The fitted maximum and its jackknife error.
     located : bool
         False when the largest certified C is at the lowest certified temperature (T_c then lies below
-        ``bound``) or the window leaves the certified range.
+        ``bound``) or less than half the window above it.
     bound : float
         The lowest certified temperature.
     """
@@ -174,7 +181,20 @@ def _z(a, ea, b, eb):
         return np.abs(a - b) / np.hypot(ea, eb)
 
 
-def certify(main, check, pt=None, z_max: float = Z_MAX) -> Certified:
+def _agree(a, ea, nu_a, b, eb, nu_b, alpha: float):
+    """|z| of a - b and whether it passes: Student's t on the Welch-Satterthwaite degrees of freedom, the
+    level ``alpha`` shared (Bonferroni) by every finite comparison; NaN (not compared) fails."""
+    from scipy import stats
+
+    z = _z(a, ea, b, eb)
+    n = max(int(np.isfinite(z).sum()), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nu = (ea**2 + eb**2) ** 2 / (ea**4 / nu_a + (eb**4 / nu_b if np.isfinite(nu_b) else 0.0))
+    crit = stats.t.ppf(1.0 - alpha / (2.0 * n), np.where(np.isfinite(nu) & (nu > 0), nu, nu_a))
+    return z, z <= crit
+
+
+def certify(main, check, pt=None, alpha: float = ALPHA) -> Certified:
     """The three tests (module docstring) at every temperature of ``main``'s range.
 
     Parameters
@@ -183,7 +203,8 @@ def certify(main, check, pt=None, z_max: float = Z_MAX) -> Certified:
         Population annealing with R and with R / 4 replicas per run.
     pt : CachedThermo, optional
         The canonical engine's result (its curve and ``T_equilibrated`` header).
-    z_max : float
+    alpha : float
+        Family-wise level of each agreement test.
     """
     from ising_nn.canonical.annealing import RHO_FACTOR
 
@@ -201,19 +222,24 @@ def certify(main, check, pt=None, z_max: float = Z_MAX) -> Certified:
     cest, cerr, _, _ = check.combined()
     cT = 1.0 / np.where(check.beta_i > 0, check.beta_i, np.nan)
     ok = check.beta_i > 0
-    zc = np.fmax(_z(U, Ue, _interp(T, cT[ok], cest[0, ok]), _interp(T, cT[ok], cerr[0, ok])),
-                 _z(C, Ce, _interp(T, cT[ok], cest[1, ok]), _interp(T, cT[ok], cerr[1, ok])))
-    check_ok = zc <= z_max  # NaN (outside the check's range) fails
+    nu, nu_c = main.runs - 1, check.runs - 1
+    zu, oku = _agree(U, Ue, nu, _interp(T, cT[ok], cest[0, ok]), _interp(T, cT[ok], cerr[0, ok]), nu_c, alpha / 2)
+    zcc, okc = _agree(C, Ce, nu, _interp(T, cT[ok], cest[1, ok]), _interp(T, cT[ok], cerr[1, ok]), nu_c, alpha / 2)
+    zc, check_ok = np.fmax(zu, zcc), oku & okc  # outside the check's range: fails
 
-    zp = np.full_like(T, np.nan)
+    zp, pt_ok = np.full_like(T, np.nan), np.ones(T.shape, bool)
     if pt is not None:
         cur = pt.curve
         t_eq = float(pt.header.get("T_equilibrated", "inf"))
         inside = T >= t_eq
-        zp[inside] = np.fmax(
-            _z(U, Ue, _interp(T, cur.T_t, cur.U_t), _interp(T, cur.T_t, cur.U_err_t)),
-            _z(C, Ce, _interp(T, cur.T_t, cur.C_t), _interp(T, cur.T_t, cur.C_err_t)))[inside]
-    pt_ok = ~(zp > z_max)
+        if inside.any():
+            i, inf = inside, math.inf
+            zu, oku = _agree(U[i], Ue[i], nu, _interp(T[i], cur.T_t, cur.U_t), _interp(T[i], cur.T_t, cur.U_err_t),
+                             inf, alpha / 2)
+            zcc, okc = _agree(C[i], Ce[i], nu, _interp(T[i], cur.T_t, cur.C_t),
+                              _interp(T[i], cur.T_t, cur.C_err_t), inf, alpha / 2)
+            zp[i] = np.fmax(zu, zcc)
+            pt_ok[i] = ~(np.isfinite(zu) & ~oku) & ~(np.isfinite(zcc) & ~okc)
     tests = (("families", fam_ok), ("R against R/4", check_ok), ("against replica exchange", pt_ok))
     good = fam_ok & check_ok & pt_ok
     # cumulative from the hottest temperature down (T ascending, so from the end)
@@ -256,17 +282,23 @@ def fit_peak(T_t, C_t, C_jk_mt, T_cert: float, window: float = WINDOW) -> Peak:
     nan = math.nan
     if T.size < 5:
         return Peak(nan, nan, nan, nan, nan, nan, False, T_cert)
-    i = int(np.argmax(C))
+    lnT = np.log(T)
+
+    def centre(w, c):
+        # the largest mean of C over +-w/2 in ln T: one noisy step does not move the window
+        return int(np.argmax([c[np.abs(lnT - x) <= w / 2].mean() for x in lnT]))
 
     def fit(w, c):
+        # clipped at the certified edge, but at least half the window below the maximum must be certified
+        i = centre(w, c)
         m = (T >= T[i] / (1 + w)) & (T <= T[i] * (1 + w))
-        if T[i] / (1 + w) < T[0] or m.sum() < 5:
+        if T[i] / (1 + w / 2) < T[0] or m.sum() < 5:
             return nan, nan
-        return _vertex(np.log(T[m]), c[m])
+        return _vertex(lnT[m], c[m])
 
     Tc, Cmax = fit(window, C)
-    if i == 0 or not np.isfinite(Tc):
-        return Peak(nan, nan, nan, nan, float(C[i]), nan, False, T_cert)
+    if not np.isfinite(Tc):
+        return Peak(nan, nan, nan, nan, float(C.max()), nan, False, T_cert)
     M = J.shape[0]
     reps = np.array([fit(window, J[m]) for m in range(M)])
     stat = math.sqrt((M - 1) / M * np.sum((reps[:, 0] - reps[:, 0].mean()) ** 2))

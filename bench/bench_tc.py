@@ -1,0 +1,106 @@
+"""The T_c answer's tables from the cached MiniLM results (``make bench-tc``): replica exchange
+(``dos/minilm/thermo/{trained,shuffled}.dat``) against population annealing (``..._pa.dat`` and its R/4 check
+``..._pa_check.dat``), both as ``make figures`` computed them. Nothing is sampled here; a missing result is
+one line and exit 2 (run ``make figures`` first). Writes ``bench/TC.md``: per network the lowest certified
+temperature of each method and its cost, U and C at T = 2, 3, 4, 5, 6 with errors and the family statistic,
+the largest |z| of R against R/4 and of population annealing against replica exchange where both are
+certified, and the answer to the paper's fourth claim with its one-sided test."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+
+TEMPS = (2.0, 3.0, 4.0, 5.0, 6.0)
+CORES = os.cpu_count() or 1
+
+
+def _read(model: str, shuffle: float):
+    from ising_nn.canonical import read_thermo
+    from ising_nn.paper.paths import DOS_DIR, population_path
+    from ising_nn.paper.population import CachedPopulation
+
+    stem = "shuffled" if shuffle == 1.0 else "trained"
+    pt_path = DOS_DIR / model / "thermo" / f"{stem}.dat"
+    paths = [pt_path, population_path(model, shuffle=shuffle), population_path(model, shuffle=shuffle, check=True)]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"bench-tc: error: no {', '.join(missing)}: run `make figures` first", file=sys.stderr)
+        raise SystemExit(2)
+    curve, header = read_thermo(pt_path)
+    return (SimpleNamespace(curve=curve, header=header), CachedPopulation.read(paths[1]),
+            CachedPopulation.read(paths[2]))
+
+
+def _pm(x: float, e: float, digits: int = 4) -> str:
+    if not np.isfinite(x):
+        return "-"
+    return f"{x:.{digits}f} ± {e:.{digits}f}"
+
+
+def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
+    from ising_nn.paper.compare import markdown_table
+    from ising_nn.paper.criticality import certify, compare_at, tc_answer
+
+    certs, sections, cost = {}, [], []
+    for kind, shuffle in (("trained", 0.0), ("shuffled", 1.0)):
+        pt, main_, check = _read(model, shuffle)
+        cert = certify(main_, check, pt)
+        certs[kind] = cert
+        t_eq = float(pt.header["T_equilibrated"])
+        both = cert.T_t >= t_eq
+        for name, T_low, sec, what in (
+            ("replica exchange", t_eq, float(pt.header["seconds"]),
+             f"{pt.header['sweeps']} sweeps, {pt.header['rungs']} rungs, hot and cold ladders agree"),
+            ("population annealing", cert.T_cert, float(main_.header["seconds"]) + float(check.header["seconds"]),
+             f"{main_.runs} runs of R = {main_.population} and {check.runs} of R = {check.population}, "
+             f"{main_.header['input.sweeps_per_step']} sweeps per step; families, R against R/4, replica exchange"),
+        ):
+            cost.append(dict(network=kind, method=name, T_certified=T_low, wall_s=sec,
+                             core_hours=sec * CORES / 3600, how=what))
+        df = compare_at(TEMPS, cert, pt)
+        rows = [dict(T=r.T, PA_U=_pm(r.PA_U, r.PA_U_err), PT_U=_pm(r.PT_U, r.PT_U_err),
+                     PA_C=_pm(r.PA_C, r.PA_C_err), PT_C=_pm(r.PT_C, r.PT_C_err), rho_t=f"{r.PA_rho_t:.1f}",
+                     PA_certified=r.PA_certified, PT_certified=r.PT_certified) for r in df.itertuples()]
+        import pandas as pd
+
+        z_pt = np.nanmax(cert.z_pt_t[both]) if both.any() else float("nan")
+        k = cert.certified_t
+        sections += [
+            f"## {kind}", "",
+            f"Population annealing certified down to T = {cert.T_cert:.4g}"
+            + (f" (below it the first test to fail is: {cert.failed})" if cert.failed else "")
+            + f"; replica exchange down to T = {t_eq:.4g}. Where both are certified ({int(both.sum())} "
+            f"temperatures), the largest |z| of U and C between them is {z_pt:.2f}; over the certified range the "
+            f"largest |z| of R against R/4 is {np.nanmax(cert.z_check_t[k]) if k.any() else float('nan'):.2f}, "
+            f"and below it {np.nanmax(cert.z_check_t[~k]) if (~k).any() else float('nan'):.2f}.", "",
+            markdown_table(pd.DataFrame(rows), 4), ""]
+    import pandas as pd
+
+    ans = tc_answer(model, certs["trained"], certs["shuffled"])
+    lines = [
+        f"# T_c, trained against shuffled ({model})", "",
+        f"- date: {datetime.date.today().isoformat()}; machine: {platform.processor() or platform.machine()}, "
+        f"{CORES} cores; command: `make bench-tc` (reads the cached results of `make figures`; the costs are the "
+        "wall seconds in their headers, core-hours = seconds x cores)",
+        "- U, C per spin; errors: replica exchange MBAR bootstrap, population annealing jackknife over runs; "
+        "rho_t: mean family statistic of the runs (the families criterion needs M_eff R >= 100 rho_t)", "",
+        "## Cost and lowest certified temperature", "",
+        markdown_table(pd.DataFrame(cost), 4), "",
+        *sections,
+        "## The answer", "",
+        ans.statement(), "",
+        markdown_table(ans.table(), 4), "",
+    ]
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+    print("\n".join(lines), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
