@@ -12,7 +12,6 @@ import datetime
 import os
 import platform
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -21,9 +20,9 @@ CORES = os.cpu_count() or 1
 
 
 def _read(model: str, shuffle: float):
-    from ising_nn.canonical import read_thermo
     from ising_nn.paper.paths import DOS_DIR, population_path
     from ising_nn.paper.population import CachedPopulation
+    from ising_nn.paper.thermo import CachedThermo
 
     stem = "shuffled" if shuffle == 1.0 else "trained"
     pt_path = DOS_DIR / model / "thermo" / f"{stem}.dat"
@@ -32,9 +31,7 @@ def _read(model: str, shuffle: float):
     if missing:
         print(f"bench-tc: error: no {', '.join(missing)}: run `make figures` first", file=sys.stderr)
         raise SystemExit(2)
-    curve, header = read_thermo(pt_path)
-    return (SimpleNamespace(curve=curve, header=header), CachedPopulation.read(paths[1]),
-            CachedPopulation.read(paths[2]))
+    return CachedThermo.read(pt_path), CachedPopulation.read(paths[1]), CachedPopulation.read(paths[2])
 
 
 def _pm(x: float, e: float, digits: int = 4) -> str:
@@ -64,9 +61,17 @@ def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
             cost.append(dict(network=kind, method=name, T_certified=T_low, wall_s=sec,
                              core_hours=sec * CORES / 3600, how=what))
         df = compare_at(TEMPS, cert, pt)
-        rows = [dict(T=r.T, PA_U=_pm(r.PA_U, r.PA_U_err), PT_U=_pm(r.PT_U, r.PT_U_err),
-                     PA_C=_pm(r.PA_C, r.PA_C_err), PT_C=_pm(r.PT_C, r.PT_C_err), rho_t=f"{r.PA_rho_t:.1f}",
-                     PA_certified=r.PA_certified, PT_certified=r.PT_certified) for r in df.itertuples()]
+        # replica exchange's two ladders at every rung (below T_equilibrated they disagree: not certified)
+        o = np.argsort(pt.T_k)[: int(np.isfinite(pt.T_k).sum())]  # ascending, beta = 0 left out
+        lad = {f"{q}_{l}": np.interp(np.log(TEMPS), np.log(pt.T_k[o]), getattr(pt, f"{q}_lk")[i][o],
+                                     left=np.nan, right=np.nan)
+               for q in ("U", "U_err", "C", "C_err") for i, l in enumerate(("hot", "cold"))}
+        rows = [dict(T=r.T, PA_U=_pm(r.PA_U, r.PA_U_err), PT_U_hot=_pm(lad["U_hot"][j], lad["U_err_hot"][j]),
+                     PT_U_cold=_pm(lad["U_cold"][j], lad["U_err_cold"][j]), PA_C=_pm(r.PA_C, r.PA_C_err),
+                     PT_C_hot=_pm(lad["C_hot"][j], lad["C_err_hot"][j]),
+                     PT_C_cold=_pm(lad["C_cold"][j], lad["C_err_cold"][j]), rho_t=f"{r.PA_rho_t:.1f}",
+                     PA_certified=r.PA_certified, PT_certified=r.PT_certified)
+                for j, r in enumerate(df.itertuples())]
         import pandas as pd
 
         z_pt = np.nanmax(cert.z_pt_t[both]) if both.any() else float("nan")
@@ -88,7 +93,8 @@ def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
         f"- date: {datetime.date.today().isoformat()}; machine: {platform.processor() or platform.machine()}, "
         f"{CORES} cores; command: `make bench-tc` (reads the cached results of `make figures`; the costs are the "
         "wall seconds in their headers, core-hours = seconds x cores)",
-        "- U, C per spin; errors: replica exchange MBAR bootstrap, population annealing jackknife over runs; "
+        "- U, C per spin; errors: population annealing jackknife over runs, replica exchange's hot and cold "
+        "ladders (started from random spins and from the ground-state search) jackknife at each rung; "
         "rho_t: mean family statistic of the runs (the families criterion needs M_eff R >= 100 rho_t)", "",
         "## Cost and lowest certified temperature", "",
         markdown_table(pd.DataFrame(cost), 4), "",
