@@ -106,7 +106,10 @@ def test_answer_and_its_one_sided_test():
     assert "T_c(trained) - T_c(shuffled)" in a.statement() and len(a.table()) == 2
     cut = certify(population(T0=2.0, T_rho=2.5), population(T0=2.0, T_rho=2.5))
     b = tc_answer("net", tr, cut)
-    assert np.isnan(b.delta) and "lies above the shuffle's bound" in b.statement()
+    assert np.isnan(b.delta) and b.peak_shuffled.upper == pytest.approx(cut.T_cert * 1.05)
+    assert b.t == pytest.approx((b.peak_trained.Tc - b.peak_shuffled.upper) / b.peak_trained.Tc_err)
+    assert b.p_value == pytest.approx(stats.t.sf(b.t, M - 1)) and "exceeds the shuffle's bound" in b.statement()
+    assert "largest there, so T_c < " in b.statement()
     df = compare_at([2.0, 3.0, 5.0], cut, pt_result(T_eq=4.0))
     assert list(df.PA_certified) == [False, True, True] and list(df.PT_certified) == [False, False, True]
 

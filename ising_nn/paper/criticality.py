@@ -105,6 +105,9 @@ class Peak:
         ``bound``) or less than half the window above it.
     bound : float
         The lowest certified temperature.
+    upper : float
+        Not located because the largest C lies within half a window of ``bound``: T_c < ``upper`` =
+        ``bound`` (1 + window / 2) (NaN otherwise, and for a located peak).
     """
 
     Tc: float
@@ -115,11 +118,17 @@ class Peak:
     C_max_err: float
     located: bool
     bound: float
+    upper: float = math.nan
 
 
 @dataclass(frozen=True)
 class TcAnswer:
-    """Trained against shuffled: certified ranges, peaks, the difference and its one-sided test."""
+    """Trained against shuffled: certified ranges, peaks, the difference and its one-sided test.
+
+    ``delta``, ``delta_err``: T_c(trained) - T_c(shuffled) when both are located (else NaN); ``t``, ``p_value``:
+    its one-sided test, or, when the shuffle's maximum lies at its certified edge, the test of T_c(trained)
+    against that bound (``peak_shuffled.upper``).
+    """
 
     model: str
     trained: Certified
@@ -144,14 +153,18 @@ class TcAnswer:
             if p.located:
                 return (f"{kind}: C(T) {where}, maximum C = {p.C_max:.3f} ± {p.C_max_err:.3f} at "
                         f"T_c = {p.Tc:.3f} ± {p.Tc_err:.3f}")
-            return f"{kind}: C(T) {where}, still rising there, so T_c < {p.bound:.3g}"
+            if np.isfinite(p.upper):
+                return f"{kind}: C(T) {where}, largest there, so T_c < {p.upper:.3g}"
+            return f"{kind}: C(T) {where}, its maximum not resolved (no curvature within the fit window)"
 
         s = f"{self.model}. {one('Trained', self.trained, pt)}. {one('Shuffled', self.shuffled, ps)}. "
         if np.isfinite(self.delta):
             s += (f"T_c(trained) - T_c(shuffled) = {self.delta:.2f} ± {self.delta_err:.2f} (t = {self.t:.1f}, "
                   f"{self.dof} dof, one-sided p = {self.p_value:.1e}).")
-        elif pt.located and not ps.located:
-            s += f"T_c(trained) = {pt.Tc:.3f} ± {pt.Tc_err:.3f} lies above the shuffle's bound {ps.bound:.3g}."
+        elif np.isfinite(self.t):
+            s += (f"T_c(trained) exceeds the shuffle's bound by {pt.Tc - ps.upper:.2f} ± {pt.Tc_err:.2f} "
+                  f"(t = {self.t:.1f}, {self.dof} dof, one-sided p = {self.p_value:.1e}), so "
+                  "T_c(trained) - T_c(shuffled) is larger still.")
         else:
             s += "The trained maximum is not located, so the claim is not decided here."
         return s
@@ -298,7 +311,9 @@ def fit_peak(T_t, C_t, C_jk_mt, T_cert: float, window: float = WINDOW) -> Peak:
 
     Tc, Cmax = fit(window, C)
     if not np.isfinite(Tc):
-        return Peak(nan, nan, nan, nan, float(C.max()), nan, False, T_cert)
+        edge = T[centre(window, C)] / (1 + window / 2) < T[0]
+        return Peak(nan, nan, nan, nan, float(C.max()), nan, False, T_cert,
+                    float(T[0] * (1 + window / 2)) if edge else nan)
     M = J.shape[0]
     reps = np.array([fit(window, J[m]) for m in range(M)])
     stat = math.sqrt((M - 1) / M * np.sum((reps[:, 0] - reps[:, 0].mean()) ** 2))
@@ -314,12 +329,16 @@ def tc_answer(model, trained: Certified, shuffled: Certified) -> TcAnswer:
 
     pk = [fit_peak(c.T_t, c.C_t, c.C_jk_mt, c.T_cert) for c in (trained, shuffled)]
     dof = min(trained.runs, shuffled.runs) - 1
+    d = e = t = p = math.nan
     if pk[0].located and pk[1].located:
         d, e = pk[0].Tc - pk[1].Tc, math.hypot(pk[0].Tc_err, pk[1].Tc_err)
         t = d / e
         p = float(stats.t.sf(t, dof))
-    else:
-        d = e = t = p = math.nan
+    elif pk[0].located and np.isfinite(pk[1].upper):
+        # the shuffle's maximum lies below its certified edge: test T_c(trained) against that bound
+        e = pk[0].Tc_err
+        t = (pk[0].Tc - pk[1].upper) / e
+        p = float(stats.t.sf(t, dof))
     return TcAnswer(str(model), trained, shuffled, pk[0], pk[1], d, e, t, dof, p)
 
 
