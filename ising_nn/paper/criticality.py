@@ -8,8 +8,11 @@ hotter step of the schedule,
 2. the R against 4R test: U and C of the runs of a quarter of the population agree with the full ones (a
    systematic error of population annealing falls as 1 / R, so agreement bounds the larger population's by a
    quarter of the errors);
-3. where the canonical engine's hot and cold ladders agree (its ``T_equilibrated``), U and C agree with its
-   MBAR curve: two independent methods.
+3. where the canonical engine's hot and cold ladders agree (its ``T_equilibrated``), U agrees with its MBAR
+   curve: two independent methods. C is compared and reported but does not decide: the engine's MBAR C
+   (a reweighted variance, bootstrap errors) is the less reliable of the two. On shuffled MiniLM at T = 8.08
+   it is 0.0351 +- 0.0006 where population annealing gives 0.0377 and the exact loop-free high-temperature
+   value sum beta^2 J^2 sech^2(beta J) / N is 0.03778, while U agrees with both.
 
 "Agree" is a two-sided test of the difference over its combined error at family-wise level ``alpha`` over
 every U and C compared in that test (Bonferroni: the test is made at ~60-250 temperatures, so a per-point
@@ -54,9 +57,9 @@ class Certified:
         Its delete-one-run replicates of C.
     families_ok_t, check_ok_t, pt_ok_t : ndarray of bool, shape (n,)
         Each test at each temperature (``pt_ok_t`` True where the canonical engine is not certified).
-    z_check_t, z_pt_t : ndarray, shape (n,)
-        The larger |z| of U and C against the quarter population and against the canonical engine (NaN where
-        not compared).
+    z_check_t, z_pt_t, z_pt_C_t : ndarray, shape (n,)
+        The larger |z| of U and C against the quarter population; |z| of U, and of C, against the canonical
+        engine (NaN where not compared).
     rho_t_t, M_eff_t : ndarray, shape (n,)
         Mean family statistic of the runs and the effective number of runs.
     certified_t : ndarray of bool, shape (n,)
@@ -79,6 +82,7 @@ class Certified:
     pt_ok_t: np.ndarray
     z_check_t: np.ndarray
     z_pt_t: np.ndarray
+    z_pt_C_t: np.ndarray
     rho_t_t: np.ndarray
     M_eff_t: np.ndarray
     certified_t: np.ndarray
@@ -240,7 +244,7 @@ def certify(main, check, pt=None, alpha: float = ALPHA) -> Certified:
     zcc, okc = _agree(C, Ce, nu, _interp(T, cT[ok], cest[1, ok]), _interp(T, cT[ok], cerr[1, ok]), nu_c, alpha / 2)
     zc, check_ok = np.fmax(zu, zcc), oku & okc  # outside the check's range: fails
 
-    zp, pt_ok = np.full_like(T, np.nan), np.ones(T.shape, bool)
+    zp, zp_C, pt_ok = np.full_like(T, np.nan), np.full_like(T, np.nan), np.ones(T.shape, bool)
     if pt is not None:
         cur = pt.curve
         t_eq = float(pt.header.get("T_equilibrated", "inf"))
@@ -248,11 +252,10 @@ def certify(main, check, pt=None, alpha: float = ALPHA) -> Certified:
         if inside.any():
             i, inf = inside, math.inf
             zu, oku = _agree(U[i], Ue[i], nu, _interp(T[i], cur.T_t, cur.U_t), _interp(T[i], cur.T_t, cur.U_err_t),
-                             inf, alpha / 2)
-            zcc, okc = _agree(C[i], Ce[i], nu, _interp(T[i], cur.T_t, cur.C_t),
-                              _interp(T[i], cur.T_t, cur.C_err_t), inf, alpha / 2)
-            zp[i] = np.fmax(zu, zcc)
-            pt_ok[i] = ~(np.isfinite(zu) & ~oku) & ~(np.isfinite(zcc) & ~okc)
+                             inf, alpha)
+            zp_C[i] = _z(C[i], Ce[i], _interp(T[i], cur.T_t, cur.C_t), _interp(T[i], cur.T_t, cur.C_err_t))
+            zp[i] = zu
+            pt_ok[i] = ~(np.isfinite(zu) & ~oku)
     tests = (("families", fam_ok), ("R against R/4", check_ok), ("against replica exchange", pt_ok))
     good = fam_ok & check_ok & pt_ok
     # cumulative from the hottest temperature down (T ascending, so from the end)
@@ -263,8 +266,8 @@ def certify(main, check, pt=None, alpha: float = ALPHA) -> Certified:
     if below.size:
         k = below[-1]  # the hottest failing temperature
         failed = ", ".join(name for name, t in tests if not t[k])
-    return Certified(T, U, Ue, C, Ce, jk[:, 1, sel], fam_ok, check_ok, pt_ok, zc, zp, rho[sel], M_eff[sel], cert,
-                     T_cert, failed, int(main.population), int(main.runs))
+    return Certified(T, U, Ue, C, Ce, jk[:, 1, sel], fam_ok, check_ok, pt_ok, zc, zp, zp_C, rho[sel], M_eff[sel],
+                     cert, T_cert, failed, int(main.population), int(main.runs))
 
 
 def _vertex(lnT, C):
