@@ -181,7 +181,7 @@ class TcAnswer:
         for kind, c, p in (("trained", self.trained, self.peak_trained), ("shuffled", self.shuffled,
                                                                             self.peak_shuffled)):
             rows.append(dict(kind=kind, population=c.population, runs=c.runs, T_cert=c.T_cert,
-                             failed_below=c.failed, located=p.located, T_c=p.Tc, T_c_err=p.Tc_err,
+                             failed_below=c.failed, located=p.located, T_c=p.Tc, T_c_upper=p.upper, T_c_err=p.Tc_err,
                              T_c_stat=p.Tc_stat, T_c_syst=p.Tc_syst, C_max=p.C_max, C_max_err=p.C_max_err))
         return pd.DataFrame(rows)
 
@@ -339,8 +339,7 @@ def tc_answer(model, trained: Certified, shuffled: Certified) -> TcAnswer:
         p = float(stats.t.sf(t, dof))
     elif pk[0].located and np.isfinite(pk[1].upper):
         # the shuffle's maximum lies below its certified edge: test T_c(trained) against that bound
-        e = pk[0].Tc_err
-        t = (pk[0].Tc - pk[1].upper) / e
+        t = (pk[0].Tc - pk[1].upper) / pk[0].Tc_err
         p = float(stats.t.sf(t, dof))
     return TcAnswer(str(model), trained, shuffled, pk[0], pk[1], d, e, t, dof, p)
 

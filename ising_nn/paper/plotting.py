@@ -99,7 +99,11 @@ def fig_heat(heat, published=None):
         lowest = []
         if cert is not None and cert.certified_t.any():
             k = cert.certified_t
-            a.plot(cert.T_t[k], cert.C_t[k], color=color(kind), label=f"{kind}, population annealing ({tc})")
+            pk = None if heat.answer is None else (
+                heat.answer.peak_trained if kind == "trained" else heat.answer.peak_shuffled)
+            pa = (tc if pk is None else f"$T_c$ = {pk.Tc:.3g} ± {pk.Tc_err:.1g}" if pk.located else
+                  f"$T_c$ < {pk.upper:.3g}" if np.isfinite(pk.upper) else "maximum not resolved")
+            a.plot(cert.T_t[k], cert.C_t[k], color=color(kind), label=f"{kind}, population annealing ({pa})")
             a.fill_between(cert.T_t[k], cert.C_t[k] - cert.C_err_t[k], cert.C_t[k] + cert.C_err_t[k],
                            color=color(kind), alpha=0.3, lw=0)
             tops.append(np.max(cert.C_t[k] + cert.C_err_t[k]))
@@ -108,7 +112,8 @@ def fig_heat(heat, published=None):
             t_eq = heat.T_equilibrated(kind)
             k = cur.T_t >= t_eq
             if k.any():
-                label = f"{kind}, replica exchange" + ("" if cert is not None else f" ({tc})")
+                same = cert is not None and "population annealing" in e.method
+                label = f"{kind}, replica exchange" + ("" if same else f" ({tc})")
                 a.plot(cur.T_t[k], cur.C_t[k], color=color(kind), ls="--", lw=1, label=label)
                 if cert is None:
                     a.fill_between(cur.T_t[k], cur.C_t[k] - cur.C_err_t[k], cur.C_t[k] + cur.C_err_t[k],
