@@ -261,11 +261,11 @@ def _alone(client, killed: dict[Task, str], report: SweepReport, b: Budget, out:
     had queued, so a task that kills its workers takes innocent ones down with it. Alone, each task either
     finishes or kills its workers again; a task whose dependency failed again is not run.
     """
+    from distributed import as_completed
+
     if progress:
         print(f"sweep: {len(killed)} tasks were on workers that died; running them again one at a time to tell "
               "which task kills them", file=sys.stderr, flush=True)
-    from distributed import as_completed
-
     failed = {t for t, _ in report.failed}
     for t in _ordered(list(killed), b):
         if t not in killed:
