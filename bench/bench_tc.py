@@ -14,6 +14,7 @@ import platform
 import sys
 
 import numpy as np
+import pandas as pd
 
 TEMPS = (2.0, 3.0, 4.0, 5.0, 6.0)
 CORES = os.cpu_count() or 1
@@ -72,8 +73,6 @@ def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
                      PT_C_cold=_pm(lad["C_cold"][j], lad["C_err_cold"][j]), rho_t=f"{r.PA_rho_t:.1f}",
                      PA_certified=r.PA_certified, PT_certified=r.PT_certified)
                 for j, r in enumerate(df.itertuples())]
-        import pandas as pd
-
         z_pt = np.nanmax(cert.z_pt_t[both]) if both.any() else float("nan")
         z_pt_C = np.nanmax(cert.z_pt_C_t[both]) if both.any() else float("nan")
         k = cert.certified_t
@@ -87,8 +86,6 @@ def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
             f"largest |z| of R against R/4 is {np.nanmax(cert.z_check_t[k]) if k.any() else float('nan'):.2f}, "
             f"and below it {np.nanmax(cert.z_check_t[~k]) if (~k).any() else float('nan'):.2f}.", "",
             markdown_table(pd.DataFrame(rows), 4), ""]
-    import pandas as pd
-
     ans = tc_answer(model, certs["trained"], certs["shuffled"])
     lines = [
         f"# T_c, trained against shuffled ({model})", "",

@@ -97,10 +97,10 @@ def fig_heat(heat, published=None):
         t, e, cur, cert = heat.physical(kind), heat.tc(kind), heat.canonical(kind), heat.certified(kind)
         tc = f"$T_c$ = {e.Tc:.3g} ± {e.Tc_err:.1g}" if np.isfinite(e.Tc) else "no interior peak"
         lowest = []
+        pk = None if heat.answer is None else (
+            heat.answer.peak_trained if kind == "trained" else heat.answer.peak_shuffled)
         if cert is not None and cert.certified_t.any():
             k = cert.certified_t
-            pk = None if heat.answer is None else (
-                heat.answer.peak_trained if kind == "trained" else heat.answer.peak_shuffled)
             pa = (tc if pk is None else f"$T_c$ = {pk.Tc:.3g} ± {pk.Tc_err:.1g}" if pk.located else
                   f"$T_c$ < {pk.upper:.3g}" if np.isfinite(pk.upper) else "maximum not resolved")
             a.plot(cert.T_t[k], cert.C_t[k], color=color(kind), label=f"{kind}, population annealing ({pa})")
@@ -112,8 +112,8 @@ def fig_heat(heat, published=None):
             t_eq = heat.T_equilibrated(kind)
             k = cur.T_t >= t_eq
             if k.any():
-                same = cert is not None and "population annealing" in e.method
-                label = f"{kind}, replica exchange" + ("" if same else f" ({tc})")
+                # the T_c in the label is this curve's unless population annealing located its own
+                label = f"{kind}, replica exchange" + ("" if pk is not None and pk.located else f" ({tc})")
                 a.plot(cur.T_t[k], cur.C_t[k], color=color(kind), ls="--", lw=1, label=label)
                 if cert is None:
                     a.fill_between(cur.T_t[k], cur.C_t[k] - cur.C_err_t[k], cur.C_t[k] + cur.C_err_t[k],
