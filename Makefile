@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-crosscheck bench-tc bench-paper bench-paper-run figures clean-figures help
+.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-crosscheck bench-precision bench-tc bench-paper bench-paper-run figures clean-figures help
 
 all: figures
 
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-canonical  the canonical engine alone; writes bench/CANONICAL.md"
 	@echo "make bench-sweep  anatomy of one heat-bath sweep on MiniLM (fields against the rest); writes bench/SWEEP.md"
 	@echo "make bench-crosscheck  population annealing against replica exchange on an untuned full-size BERT; writes bench/CROSSCHECK.md"
+	@echo "make bench-precision  split-bfloat16 fields against float32 at full size (population annealing on MiniLM); writes bench/PRECISION.md"
 	@echo "make bench-tc  the T_c answer's tables from the cached MiniLM results (PT against PA, R against 4R); writes bench/TC.md"
 	@echo "make bench-paper  cost per stage of paper-sized models built from their configurations; writes bench/PAPER.md"
 	@echo "make bench-paper-run  gpt2 and opt-125m (65,280 spins) end to end at the figures' budget, checked; writes bench/PAPER_RUN.md"
@@ -59,6 +60,9 @@ bench-sweep: $(STAMP)
 
 bench-crosscheck: $(STAMP)
 	$(PY) -m bench.bench_crosscheck
+
+bench-precision: $(STAMP)
+	$(PY) -m bench.bench_precision
 
 bench-tc: $(STAMP)
 	$(PY) -m bench.bench_tc
