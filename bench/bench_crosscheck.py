@@ -79,7 +79,7 @@ def main(out: str = "bench/CROSSCHECK.md") -> None:
         "",
         f"Where both methods certify themselves (T >= {max(pt.T_equilibrated, cert.T_cert):.4g}, "
         f"{int(both.sum())} temperatures of the schedule): largest |z| of population annealing against replica "
-        f"exchange {_max(cert.z_pt_t, both)} for U (it decides) and {_max(cert.z_pt_C_t, both)} for C; against "
+        f"exchange {_max(cert.z_pt_t, both)} for U and {_max(cert.z_pt_C_t, both)} for C (both decide); against "
         f"R/4 {_max(cert.z_check_t, both)} (U and C). Where only replica exchange is equilibrated "
         f"({int(pt_only.sum())} temperatures): {_max(cert.z_pt_t, pt_only)} for U, {_max(cert.z_pt_C_t, pt_only)} "
         f"for C, {_max(cert.z_check_t, pt_only)} against R/4.",

@@ -93,7 +93,7 @@ def checks(row: dict, out_dir: Path) -> dict:
     dos, wl = read_dos(dos_file), read_dos(wl_path(dos_file))
     h = th.header
     T_eq = float(h["T_equilibrated"])
-    a = dos_against_canonical(th.curve, T_eq, dos)
+    a = dos_against_canonical(th.raw_curve, T_eq, dos)
     g = gaussian_centre(dos, row["scale"] ** 2 * row["n_spins"])
     acc = C_accuracy(th.curve, T_eq)
     quench_seconds = float(read_header(quench_path(model, out_dir=dos_dir))["seconds"])

@@ -41,7 +41,7 @@ from ising_nn.canonical.estimators import N_BLOCKS
 from ising_nn.canonical.exchange import exchange
 from ising_nn.canonical.ladder import MIN_ACCEPTANCE, refine_ladder
 from ising_nn.canonical.mbar import ThermoCurve
-from ising_nn.canonical.tempering import EQ_ALPHA, equilibration_test
+from ising_nn.canonical.tempering import EQ_ALPHA, EQ_WINDOW, equilibration_test, window_test
 from ising_nn.errors import IsingNNError
 from ising_nn.model.couplings import Couplings
 from ising_nn.results.thermo import COLUMNS
@@ -391,6 +391,31 @@ def test_equilibration_test_flags_disagreeing_rungs_and_everything_colder():
         U2 = U.copy()
         U2[1, 2] += factor * z_crit * math.hypot(0.01, 0.01)
         assert equilibration_test(U2, Ue, C, Ce)[1][2] == passes
+
+
+def test_window_test_catches_a_consistent_difference_that_every_single_rung_passes():
+    """Cold below hot by two errors at every rung from rung 40 on: each rung passes (Bonferroni threshold
+    ~3.8), the mean over 8 rungs is 5.7 errors off and fails, with everything colder; no difference passes."""
+    K, w = 80, EQ_WINDOW
+    e = 0.01
+    U = np.tile(np.linspace(0, -2, K), (2, 1))
+    U[1, 40:] -= 2 * math.hypot(e, e)
+    C = np.tile(np.linspace(0, 0.3, K), (2, 1))
+    Ue, Ce = np.full((2, K), e), np.full((2, K), e)
+    z, ok = equilibration_test(U, Ue, C, Ce, alpha=EQ_ALPHA / 2)
+    assert ok.all()
+
+    def window(x):
+        return np.stack([np.convolve(r, np.ones(w) / w, mode="valid") for r in x])
+
+    # independent rungs: the error of a mean of w is e / sqrt(w)
+    zw, ok_w = window_test(window(U), np.full((2, K - w + 1), e / math.sqrt(w)), window(C),
+                           np.full((2, K - w + 1), e / math.sqrt(w)), K)
+    assert zw.max() == pytest.approx(2 * math.sqrt(w)) and zw.max() > student_t.isf(EQ_ALPHA / 2 / (4 * len(zw)), 19)
+    first = int(np.flatnonzero(~ok_w)[0])
+    assert 40 - w < first <= 40 and not ok_w[first:].any() and ok_w[:first].all()
+    _, ok0 = window_test(window(C), np.full((2, K - w + 1), e), window(C), np.full((2, K - w + 1), e), K)
+    assert ok0.all()
 
 
 # ---------------------------------------------------------------------------------------------- engine: small network

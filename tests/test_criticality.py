@@ -42,11 +42,13 @@ def population(T0=3.0, rho_hot=2.0, rho_cold=10.0, T_rho=2.0, bias_below=None, b
     return CachedPopulation(None, header, BETA, z, U, var, rho, rho, z.astype(int) + 1, R, N, Path("x"))
 
 
-def pt_result(T_eq, shift_at=None):
+def pt_result(T_eq, shift_at=None, C_shift_at=None):
     T = np.geomspace(1.0, 10.0, 300)
     U, C = -1.0 / T, c_true(T, 3.0)
     if shift_at is not None:
         U = U + np.where(np.abs(T - shift_at) < 0.2, 0.05, 0.0)
+    if C_shift_at is not None:
+        C = C + np.where(np.abs(T - C_shift_at) < 0.2, 0.05, 0.0)
     e = np.full_like(T, 1e-3)
     curve = ThermoCurve(T, U, e, C, e, U, e, U, e, math.nan, math.nan, False)
     return SimpleNamespace(curve=curve, header={"T_equilibrated": str(T_eq)})
@@ -77,6 +79,10 @@ def test_replica_exchange_disagreeing_where_equilibrated_cuts_everything_below()
     # below replica exchange's equilibrated range it is not compared
     below = certify(population(), population(), pt_result(T_eq=9.0, shift_at=8.0))
     assert below.T_cert < 2.1
+    # C decides too
+    cc = certify(population(), population(), pt_result(T_eq=6.0, C_shift_at=7.0))
+    assert 7.0 < cc.T_cert < 7.6 and cc.failed == "against replica exchange"
+    assert np.nanmax(cc.z_pt_C_t) > 10 and np.nanmax(cc.z_pt_t) < 3
 
 
 def test_peak_fit_recovers_the_vertex_and_the_jackknife():

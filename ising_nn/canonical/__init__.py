@@ -3,9 +3,9 @@
 Shared: the layer-block heat bath (``chain``: torch products, a fused numba pass on the CPU), Rao-Blackwellised
 estimators (``estimators``), input checks and checkpoints (``common``), MBAR (``mbar``, pymbar).
 Replica exchange (``tempering``, ``ladder``, ``exchange``): a ladder from a hot and a cold start, the hot/cold
-equilibration test, MBAR for U, C, F, S, and the density of states joined from MBAR and Wang-Landau
-(``hybrid``). Population annealing (``population``: one run, resampling, families; ``annealing``: the
-schedule, runs on Dask, their weighted average).
+equilibration test, MBAR on the exact marginal of half the layers for U, C, F, S (``rbmbar``), and the density
+of states joined from MBAR on raw energies and Wang-Landau (``hybrid``). Population annealing (``population``:
+one run, resampling, families; ``annealing``: the schedule, runs on Dask, their weighted average).
 """
 
 from ising_nn.canonical.annealing import PopulationResult, population_annealing

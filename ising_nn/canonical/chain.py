@@ -30,6 +30,7 @@ stream per replica; on other devices it is torch operations with one torch gener
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ import torch
 
 from ising_nn.errors import IsingNNError
 from ising_nn.kernels.heatbath import heat_bath_bf16, heat_bath_f32
+from ising_nn.kernels.marginal import marginal_sums
 from ising_nn.kernels.rng import seed_states
 from ising_nn.model.couplings import Couplings
 
@@ -181,6 +183,25 @@ class LayerChains:
             v += (h * h - ht * ht).sum(1, dtype=torch.float64)
             E -= (s * h).sum(1, dtype=torch.float64)
         return HalfSweep(E.cpu().numpy(), m.cpu().numpy(), v.cpu().numpy())
+
+    def marginal(self, beta_rj: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(L_rj, M_rj, V_rj)``, float64 ``(R, J)``: the odd layers' exact marginal at the inverse temperatures
+        ``beta_rj`` (NaN: skipped), summed over the even layers' spins (:mod:`ising_nn.kernels.marginal`):
+        ``L = sum ln cosh(beta h)``, ``M = E[E | odd layers]``, ``V = Var[E | odd layers]``."""
+        beta_rj = np.ascontiguousarray(beta_rj, dtype=np.float64)
+        L, M, V = (np.zeros(beta_rj.shape) for _ in range(3))
+        for l in range(0, len(self.S), 2):
+            h = self.field(l)
+            if self.cpu:
+                marginal_sums(np.ascontiguousarray(h.numpy()), beta_rj, L, M, V)
+                continue
+            b = torch.as_tensor(beta_rj, device=self.device)[:, :, None]  # (R, J, 1)
+            a = b * h.double()[:, None, :]
+            t = torch.tanh(a)
+            L += torch.nan_to_num(torch.logaddexp(a, -a) - math.log(2.0)).sum(2).cpu().numpy()
+            M -= torch.nan_to_num(h.double()[:, None, :] * t).sum(2).cpu().numpy()
+            V += torch.nan_to_num(h.double()[:, None, :] ** 2 * (1 - t * t)).sum(2).cpu().numpy()
+        return L, M, V
 
     def greedy_layer(self, l: int) -> bool:
         """Align every spin of layer ``l`` with its field (a zero field keeps the spin); whether any changed."""

@@ -3,7 +3,8 @@
 Two ladders run side by side in one batch of replicas: the *hot* one starts from independent uniform spins,
 the *cold* one from a low-energy state (the ground-state search's). A rung's numbers are used only where the
 two agree within their errors (:func:`equilibration_test`); MBAR then combines both ladders' samples over the
-equilibrated rungs.
+equilibrated rungs: U, C, F, S on the grid from the odd layers' exact marginal (:mod:`.rbmbar`, sampled every
+``stride`` sweeps), ln g(E) from the raw energies (:mod:`.mbar`).
 """
 
 from __future__ import annotations
@@ -16,27 +17,37 @@ from pathlib import Path
 
 import numpy as np
 from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from ising_nn import validate
 from ising_nn._version import __version__
 from ising_nn.canonical.chain import LayerChains
 from ising_nn.canonical.common import check_device, check_range, cold_state, load_checkpoint, params_of, save_checkpoint
-from ising_nn.canonical.estimators import jackknife, rb_moments, statistical_inefficiency
+from ising_nn.canonical.estimators import N_BLOCKS, jackknife, rb_moments, statistical_inefficiency
 from ising_nn.canonical.exchange import exchange
 from ising_nn.canonical.ladder import MIN_ACCEPTANCE, place_ladder, refine_ladder
 from ising_nn.canonical.mbar import MBARSamples, ThermoCurve, grid_edges, mbar_curve, mbar_ln_g
+from ising_nn.canonical.rbmbar import SPREAD, Targets, marginal_targets, rb_mbar_curve
 from ising_nn.errors import IsingNNError
 from ising_nn.model.couplings import Couplings
 
-__all__ = ["canonical_thermo", "CanonicalResult", "RungStats", "equilibration_test"]
+__all__ = ["canonical_thermo", "CanonicalResult", "RungStats", "equilibration_test", "window_test"]
 
 SERIES = ("E", "m1", "v1", "m2", "v2")
+#: The odd layers' marginal at every rung's targets (:mod:`.rbmbar`), rows of shape (2, K, J).
+MARGINAL = ("L", "M", "V")
 HOT, COLD = 0, 1
-#: Family-wise false-alarm rate of the hot/cold test over all rungs and both observables (Bonferroni).
+#: Family-wise false-alarm rate of the hot/cold test over all rungs and both observables (Bonferroni), half
+#: of it for single rungs and half for windows of ``EQ_WINDOW`` neighbouring rungs.
 EQ_ALPHA = 0.01
+#: Rungs averaged by the window test: a hot/cold difference of two errors at every rung passes every
+#: single-rung test (the threshold is ~3.8 errors) but not a window of 8 (5.7 errors of the average).
+EQ_WINDOW = 8
 #: Pairs measured below MIN_ACCEPTANCE + REFINE_MARGIN over a tuning round get a rung between them: a round's
 #: acceptance is a count over ~50 attempts (standard deviation ~0.07), and production must stay above the minimum.
 REFINE_MARGIN = 0.1
+#: Bootstrap replicates of MBAR on raw energies (:attr:`CanonicalResult.raw_curve`, what ln g rests on).
+RAW_BOOTSTRAP = 10
 #: Rounds of re-placing the rungs from measured energy spreads after the pilot's placement (then insertions).
 TUNE_ROUNDS = 2
 
@@ -60,6 +71,9 @@ class RungStats:
         Statistical inefficiency 1 + 2 tau_int of the energy series (in sweeps).
     acceptance_k : ndarray, shape (K - 1,)
         Swap acceptance of the pair (k, k+1), both ladders pooled, over the production sweeps.
+    z_window_i : ndarray, shape (K - EQ_WINDOW + 1,)
+        Largest |hot - cold| / combined error over U and C of the mean over rungs ``i .. i + EQ_WINDOW - 1``
+        (its error a jackknife of the mean, so that neighbouring rungs' correlations count).
     """
 
     beta_k: np.ndarray
@@ -71,6 +85,7 @@ class RungStats:
     equilibrated_k: np.ndarray
     g_lk: np.ndarray
     acceptance_k: np.ndarray
+    z_window_i: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def T_k(self) -> np.ndarray:
@@ -92,7 +107,8 @@ class CanonicalResult:
     Attributes
     ----------
     curve : ThermoCurve
-        MBAR thermodynamics per spin over the equilibrated part of ``[tmin, tmax]``.
+        MBAR thermodynamics per spin over the equilibrated part of ``[tmin, tmax]``, Rao-Blackwellised
+        (:mod:`.rbmbar`).
     rungs : RungStats
     T_equilibrated : float
         Lowest rung temperature from which every hotter rung passes the hot/cold test (inf if none).
@@ -109,6 +125,10 @@ class CanonicalResult:
         Their energies.
     header : dict
         Inputs, ladder, diagnostics: what :func:`~ising_nn.canonical.write_thermo` writes.
+    raw_curve : ThermoCurve
+        MBAR on the raw energies of :attr:`samples` (``RAW_BOOTSTRAP`` replicates) on the same grid: what a
+        DOS joined to :func:`mbar_ln_g` reproduces (its C about ten times noisier than :attr:`curve`'s at full
+        size).
     """
 
     curve: ThermoCurve
@@ -122,6 +142,7 @@ class CanonicalResult:
     n_spins: int
     samples: MBARSamples
     header: dict = field(default_factory=dict)
+    raw_curve: ThermoCurve | None = None
 
 
 # ---------------------------------------------------------------------------------------------- state
@@ -138,8 +159,11 @@ class _State:
     sweep: int = 0  # sweeps since the ladder was fixed (the exchange parity)
     accepted_lk: np.ndarray | None = None
     attempted_lk: np.ndarray | None = None
-    series: dict = field(default_factory=dict)  # name -> list of (2, K) rows
+    series: dict = field(default_factory=dict)  # name -> list of (2, K) rows, (2, K, J) for MARGINAL
     elapsed: float = 0.0
+    targets: Targets | None = None  # where the marginal is recorded (set for production)
+    stride: int = 1  # production sweeps between marginal records
+    sigma_M_k: np.ndarray | None = None  # spread of the conditional mean energy per rung (sizes the windows)
 
     def reset_counters(self) -> None:
         K = len(self.beta_k)
@@ -155,8 +179,15 @@ def _beta_slots(st: _State) -> np.ndarray:
     return b
 
 
-def _sweep(st: _State, record: bool) -> None:
+def _sweep(st: _State, record: bool, marginal: bool = False) -> None:
     beta_r = _beta_slots(st)
+    if marginal:
+        K = len(st.beta_k)
+        rung_r = np.empty(st.chains.n_replicas, dtype=np.int64)
+        for l in range(2):
+            rung_r[st.slot_lk[l]] = np.arange(K)
+        for name, x in zip(MARGINAL, st.chains.marginal(st.targets.beta_kj[rung_r])):
+            st.series.setdefault(name, []).append(x[st.slot_lk])
     h0 = st.chains.half_sweep(0, beta_r)
     h1 = st.chains.half_sweep(1, beta_r)
     if record:
@@ -181,8 +212,9 @@ def _check(tmin, tmax, sweeps, burn_in, time_limit, device, precision, seed, poi
 
 
 # ---------------------------------------------------------------------------------------------- stages
-def _pilot(c, cold, tmin, tmax, sweeps, seeds, device, precision) -> np.ndarray:
-    """Inverse temperatures of a ladder placed from a short pilot run of both starts (no exchange)."""
+def _pilot(c, cold, tmin, tmax, sweeps, seeds, device, precision) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inverse temperatures of a ladder placed from a short pilot run of both starts (no exchange); and the
+    pilot's inverse temperatures with the spread of the conditional mean energy there (both starts' larger)."""
     beta_p = np.concatenate([[0.0], 1.0 / np.geomspace(16 * tmax, tmin, 24)])
     P, N = len(beta_p), c.n_spins
     rng = np.random.default_rng(seeds[0])
@@ -198,7 +230,8 @@ def _pilot(c, cold, tmin, tmax, sweeps, seeds, device, precision) -> np.ndarray:
     _, var = rb_moments(beta_r, m1, v1, m2, v2)
     sigma = np.sqrt(np.maximum(var[:P], var[P:]))
     sigma[0] = math.sqrt(c.sum_J2)  # exact at beta = 0
-    return place_ladder(beta_p, sigma, 1.0 / tmin)
+    sigma_M = np.sqrt(np.maximum(m1[:, :P].var(0), m1[:, P:].var(0)))
+    return place_ladder(beta_p, sigma, 1.0 / tmin), beta_p, sigma_M
 
 
 def _new_state(c, beta_k, spins_lk, device, precision, chain_seed, swap_seed) -> _State:
@@ -244,7 +277,7 @@ def _save(path: Path, st: _State, params: dict, cold_energy: str) -> None:
     meta = dict(stage=st.stage, done=st.done, sweep=st.sweep, elapsed=st.elapsed, rng=st.rng.bit_generator.state,
                 cold_start_energy_per_spin=cold_energy)
     save_checkpoint(path, "replica-exchange", params, meta,
-                    dict(beta_k=st.beta_k, slot_lk=st.slot_lk, spins=st.chains.spins(),
+                    dict(beta_k=st.beta_k, slot_lk=st.slot_lk, spins=st.chains.spins(), sigma_M_k=st.sigma_M_k,
                          gen=st.chains.generator_state(), accepted_lk=st.accepted_lk, attempted_lk=st.attempted_lk,
                          **series))
 
@@ -257,8 +290,8 @@ def _load(path: Path, c: Couplings, params: dict, device: str, precision: str) -
         rng = np.random.default_rng()
         rng.bit_generator.state = meta["rng"]
         st = _State(z["beta_k"], z["slot_lk"], ch, rng, meta["stage"], meta["done"], meta["sweep"],
-                    z["accepted_lk"], z["attempted_lk"], elapsed=meta["elapsed"])
-        st.series = {k: list(z[f"series_{k}"]) for k in SERIES if f"series_{k}" in z}
+                    z["accepted_lk"], z["attempted_lk"], elapsed=meta["elapsed"], sigma_M_k=z["sigma_M_k"])
+        st.series = {k: list(z[f"series_{k}"]) for k in SERIES + MARGINAL if f"series_{k}" in z}
         cold_energy = str(meta["cold_start_energy_per_spin"])
     except (KeyError, ValueError, TypeError) as exc:
         raise IsingNNError(f"checkpoint {str(path)!r} is incomplete ({type(exc).__name__}: {exc}); remove it to "
@@ -284,18 +317,57 @@ def equilibration_test(U_lk, U_err_lk, C_lk, C_err_lk, alpha: float = EQ_ALPHA) 
     return z, np.cumprod(z <= z_crit).astype(bool)
 
 
+def window_test(Uw_li, Uw_err_li, Cw_li, Cw_err_li, K: int, alpha: float = EQ_ALPHA / 2,
+                dof: int = N_BLOCKS - 1) -> tuple[np.ndarray, np.ndarray]:
+    """``(z_i, equilibrated_k)``: hot against cold start for the means over windows of neighbouring rungs.
+
+    ``*_li`` (shape (2, n_windows)): each ladder's mean of U and C per spin over rungs ``i .. i + w - 1`` and
+    its jackknife error. A consistent small difference, within every single rung's threshold, adds up over a
+    window. Window ``i`` passes if both differences are within Student's t threshold (``dof``) for a
+    family-wise rate ``alpha`` over all windows and both observables; a failing window fails its own rungs
+    and every colder one.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zU = np.abs(Uw_li[0] - Uw_li[1]) / np.hypot(Uw_err_li[0], Uw_err_li[1])
+        zC = np.abs(Cw_li[0] - Cw_li[1]) / np.hypot(Cw_err_li[0], Cw_err_li[1])
+    z = np.maximum(np.nan_to_num(zU), np.nan_to_num(zC))
+    ok = np.ones(K, dtype=bool)
+    if len(z):
+        bad = np.flatnonzero(z > student_t.isf(alpha / (2 * 2 * len(z)), dof))
+        if bad.size:
+            ok[bad[0]:] = False
+    return z, ok
+
+
 def _rung_stats(st: _State, n_spins: int) -> RungStats:
     s = {k: np.asarray(v) for k, v in st.series.items()}  # (n, 2, K)
     beta = st.beta_k
-    U, Ue, C, Ce, g = (np.empty((2, len(beta))) for _ in range(5))
+    K = len(beta)
+    U, Ue, C, Ce, g = (np.empty((2, K)) for _ in range(5))
+    w = min(EQ_WINDOW, K)
+    Uw, Uwe, Cw, Cwe = (np.empty((2, K - w + 1)) for _ in range(4))
+
+    def U_of(a, b):
+        return 0.5 * (a.mean(0) + b.mean(0)) / n_spins
+
+    def C_of(*x):
+        return beta**2 * rb_moments(beta, *x)[1] / n_spins
+
+    def window(x):
+        return np.convolve(x, np.ones(w) / w, mode="valid")
+
     for l in range(2):
         m1, v1, m2, v2 = (s[k][:, l] for k in ("m1", "v1", "m2", "v2"))
-        U[l], Ue[l] = jackknife(lambda a, b: 0.5 * (a.mean(0) + b.mean(0)) / n_spins, (m1, m2))
-        C[l], Ce[l] = jackknife(lambda *x: beta**2 * rb_moments(beta, *x)[1] / n_spins, (m1, v1, m2, v2))
+        U[l], Ue[l] = jackknife(U_of, (m1, m2))
+        C[l], Ce[l] = jackknife(C_of, (m1, v1, m2, v2))
+        Uw[l], Uwe[l] = jackknife(lambda a, b: window(U_of(a, b)), (m1, m2))
+        Cw[l], Cwe[l] = jackknife(lambda *x: window(C_of(*x)), (m1, v1, m2, v2))
         g[l] = statistical_inefficiency(s["E"][:, l])
-    z, ok = equilibration_test(U, Ue, C, Ce)
+    z, ok = equilibration_test(U, Ue, C, Ce, alpha=EQ_ALPHA / 2)
+    zw, ok_w = window_test(Uw, Uwe, Cw, Cwe, K)
+    ok = ok & ok_w
     acc = st.accepted_lk.sum(0) / np.maximum(st.attempted_lk.sum(0), 1)
-    return RungStats(beta, U, Ue, C, Ce, z, ok, g, acc, n_sweeps=len(s["E"]))
+    return RungStats(beta, U, Ue, C, Ce, z, ok, g, acc, zw, n_sweeps=len(s["E"]))
 
 
 def _mbar_samples(st: _State, rungs: RungStats, max_samples: int):
@@ -325,10 +397,14 @@ def _analyse(st: _State, c: Couplings, tmin, tmax, points, n_bootstrap, max_samp
             f"the hot and cold starts disagree above tmax = {tmax} (equilibrated down to T = {T_eq:.4g} only): "
             "give more sweeps or a higher tmax")
     E_n, N_k, beta_eq = _mbar_samples(st, rungs, max_samples)
-    T_t = np.geomspace(max(tmin, T_eq), tmax, points)
     U_k = N * rungs.U_lk.mean(0)[:K_eq]
     f_ti = np.concatenate([[0.0], np.cumsum(0.5 * (U_k[1:] + U_k[:-1]) * np.diff(beta_eq))])
-    curve, mbar = mbar_curve(E_n, N_k, beta_eq, T_t, N, n_bootstrap=n_bootstrap, seed=seed, f_k_init=f_ti)
+    T_grid = 1.0 / st.targets.beta_t
+    t_out = np.flatnonzero(T_grid >= T_eq * (1 - 1e-12))
+    raw, mbar = mbar_curve(E_n, N_k, beta_eq, T_grid[t_out], N, n_bootstrap=RAW_BOOTSTRAP, seed=seed, f_k_init=f_ti)
+    step_lk = np.maximum(1, np.ceil(rungs.g_lk / st.stride)).astype(int)
+    curve = rb_mbar_curve(*(np.asarray(st.series[k]) for k in MARGINAL), st.targets, st.beta_k, K_eq, step_lk,
+                          t_out, N, f_k_init=np.asarray(mbar.f_k), n_bootstrap=n_bootstrap, seed=seed)
     spread = float(np.min(np.sqrt(rungs.C_lk.mean(0)[1:K_eq] * N) * rungs.T_k[1:K_eq]))
     bin_width = spread / 3.0
     samples = MBARSamples(E_n, N_k, beta_eq, np.asarray(mbar.f_k))
@@ -345,9 +421,13 @@ def _analyse(st: _State, c: Couplings, tmin, tmax, points, n_bootstrap, max_samp
         swap_acceptance_min=f"{rungs.acceptance_k.min():.3f}",
         tau_int_max=f"{0.5 * (rungs.g_lk[:, :K_eq].max() - 1):.2f}",
         ess_min=f"{rungs.ess_lk[:, :K_eq].min():.0f}",
-        mbar_samples=int(N_k.sum()), ln_g_bin_width=f"{bin_width:.4f}",
+        mbar_samples=int(N_k.sum()), mbar_bootstrap=int(n_bootstrap), ln_g_bin_width=f"{bin_width:.4f}",
+        curve_estimator="MBAR on the odd layers' exact marginal (Rao-Blackwellised)",
+        marginal_stride=st.stride, marginal_spread=f"{SPREAD:g}", marginal_targets_max=st.targets.beta_kj.shape[1],
+        marginal_samples=int(
+            sum(np.ceil(len(st.series["L"]) / step_lk[l, k]) for l in range(2) for k in range(K_eq))),
     )
-    return CanonicalResult(curve, rungs, T_eq, failed, E_b, ln_g_b, spins_k, E_spins, N, samples, header)
+    return CanonicalResult(curve, rungs, T_eq, failed, E_b, ln_g_b, spins_k, E_spins, N, samples, header, raw)
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -368,7 +448,7 @@ def canonical_thermo(
     checkpoint_every: float = 60.0,
     progress: bool = True,
     points: int = 200,
-    n_bootstrap: int = 10,
+    n_bootstrap: int = 40,
     max_samples: int = 150,
     pilot_sweeps: int = 60,
     tune_sweeps: int | None = None,
@@ -404,9 +484,12 @@ def canonical_thermo(
     progress : bool
         tqdm progress bar on stderr.
     points : int
-        Temperatures of the output grid (geometric).
+        Temperatures of the output grid, geometric over ``[tmin, tmax]``; the curve holds those at or above
+        ``T_equilibrated``.
     n_bootstrap, max_samples : int
-        MBAR bootstrap replicates; decorrelated samples kept per rung and ladder.
+        MBAR bootstrap replicates (a standard deviation from ``n`` replicates is itself uncertain by about
+        ``1 / sqrt(2 (n - 1))``: 24 % at 10, 11 % at 40); samples kept per rung and ladder: raw energies
+        (decorrelated) for ln g, and the marginal recorded every ``ceil(sweeps / max_samples)`` sweeps.
 
     Returns
     -------
@@ -422,7 +505,8 @@ def canonical_thermo(
     tune = max(50, sweeps // 20) if tune_sweeps is None else int(tune_sweeps)
     t0 = time.perf_counter()
     params = params_of(c, tmin=float(tmin), tmax=float(tmax), sweeps=int(sweeps), burn_in=burn, seed=seed,
-                       pilot_sweeps=int(pilot_sweeps), tune_sweeps=tune, precision=precision)
+                       pilot_sweeps=int(pilot_sweeps), tune_sweeps=tune, precision=precision, points=int(points),
+                       max_samples=int(max_samples))
     seeds = [int(x) for x in np.random.SeedSequence(seed).generate_state(4)]
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if resume and ckpt is not None and ckpt.exists():
@@ -430,12 +514,15 @@ def canonical_thermo(
     else:
         cold = cold_state(c, cold_spins, seed)
         cold_energy = f"{float(c.energy(cold)) / c.n_spins:.6f}"
-        beta_k = _pilot(c, cold, tmin, tmax, int(pilot_sweeps), seeds, device, precision)
+        beta_k, beta_p, sigma_M_p = _pilot(c, cold, tmin, tmax, int(pilot_sweeps), seeds, device, precision)
         K = len(beta_k)
         rng = np.random.default_rng(seeds[0] + 1)
         hot = rng.choice(np.array([-1, 1], np.int8), (K, c.n_spins))
         st = _new_state(c, beta_k, np.stack([hot, np.tile(cold, (K, 1))]), device, precision, seeds[2], seeds[3])
         st = _tune(c, st, tune, device, precision, seeds)
+        st.sigma_M_k = np.interp(st.beta_k, beta_p, sigma_M_p)
+    st.targets = marginal_targets(st.beta_k, 1.0 / np.geomspace(tmin, tmax, points), st.sigma_M_k)
+    st.stride = max(1, math.ceil(sweeps / max_samples))
     stop_reason = "sweeps"
     t_start, last_ckpt = time.perf_counter() - st.elapsed, time.perf_counter()
     from tqdm.auto import tqdm
@@ -451,7 +538,8 @@ def canonical_thermo(
                 st.stage, st.done = stage, 0
                 st.reset_counters()
             while st.done < n:
-                _sweep(st, record=stage == "prod")
+                prod = stage == "prod"
+                _sweep(st, record=prod, marginal=prod and st.done % st.stride == 0)
                 st.done += 1
                 bar.update(1)
                 now = time.perf_counter()

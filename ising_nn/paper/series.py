@@ -162,14 +162,17 @@ class HeatResults:
         return self.T_eq_trained if kind == "trained" else self.T_eq_shuffled
 
     def tc(self, kind: str) -> TcEstimate:
-        """T_c of population annealing's certified curve (jackknife and fit-window errors) when located; else
-        of the canonical engine (bootstrap error); without either, over the DOS seeds (standard error), or the
-        single seed's T_c with its binning error."""
+        """T_c of population annealing's certified curve (jackknife and fit-window errors) when located, NaN
+        when its maximum lies at the certified edge (a bound: ``answer``); without population annealing, of the
+        canonical engine (bootstrap error); without either, over the DOS seeds (standard error), or the single
+        seed's T_c with its binning error."""
         if self.answer is not None:
             p = self.answer.peak_trained if kind == "trained" else self.answer.peak_shuffled
             if p.located:
                 return TcEstimate(p.Tc, p.Tc_err, float("nan"), (p.Tc,),
                                   method="population annealing, certified, jackknife + fit window")
+            return TcEstimate(float("nan"), float("nan"), float("nan"), (float("nan"),),
+                              method="population annealing, certified: maximum at the certified edge, a bound")
         cur = self.canonical(kind)
         if cur is not None:
             return TcEstimate(cur.Tc, cur.Tc_err, float("nan"), (cur.Tc,), method="canonical MBAR, bootstrap")

@@ -16,6 +16,7 @@ from ising_nn.paper.cache import _checkpoint, _drop_checkpoint, _inputs, _load, 
 from ising_nn.paper.paths import DOS_DIR, check_inputs, model_key, rel, thermo_path
 from ising_nn.results.quench import spins_beside
 from ising_nn.results.textfile import atomic_path, header_matches
+from ising_nn.results.thermo import ThermoCurve
 
 __all__ = ["CachedThermo", "cached_thermo"]
 
@@ -38,6 +39,9 @@ class CachedThermo:
     spins_k : ndarray, shape (K, N), int8
     samples : MBARSamples
     path : Path
+    raw_curve : ThermoCurve
+        MBAR on the raw energies of ``samples``: what a DOS joined to them reproduces
+        (:attr:`ising_nn.canonical.CanonicalResult.raw_curve`).
     """
 
     curve: object
@@ -51,6 +55,7 @@ class CachedThermo:
     spins_k: np.ndarray
     samples: object
     path: Path
+    raw_curve: object = None
 
     @property
     def n_spins(self) -> int:
@@ -82,9 +87,14 @@ class CachedThermo:
         samples = MBARSamples(z["E_n"], z["N_k"], z["beta_k"], z["f_k"])
         with np.errstate(divide="ignore"):
             T_k = 1.0 / z["beta_rungs"]
+        raw = ThermoCurve(*(z[f"raw_{k}"][()] for k in _CURVE_FIELDS))
         return cls(curve, header, T_k, z["U_lk"], z["U_err_lk"], z["C_lk"], z["C_err_lk"],
-                   z["equilibrated_k"].astype(bool), spins, samples, path)
+                   z["equilibrated_k"].astype(bool), spins, samples, path, raw)
 
+
+_CURVE_FIELDS = tuple(ThermoCurve.__dataclass_fields__)
+#: How the curve is estimated (an input of the cached file: results of another estimator are recomputed).
+CURVE_ESTIMATOR = "MBAR on the odd layers' exact marginal"
 
 _SCALES: dict[tuple[str, int | None], float] = {}
 
@@ -125,7 +135,7 @@ def cached_thermo(
     tmin, tmax = temperature_range(b, coupling_scale(model, blocks))
     inputs = _inputs(model, blocks, shuffle, seed, sampler="canonical", sweeps=b.canonical_sweeps,
                      tmin=f"{tmin:g}", tmax=f"{tmax:g}",
-                     cold=f"quench {b.quench_method} {b.quench_restarts}")
+                     cold=f"quench {b.quench_method} {b.quench_restarts}", estimator=CURVE_ESTIMATOR)
     path = thermo_path(model, blocks=blocks, shuffle=shuffle, seed=seed, out_dir=out_dir)
     if not force and header_matches(path, inputs) and path.with_suffix(".npz").is_file():
         _say(verbose, f"thermo: read {path}")
@@ -145,7 +155,8 @@ def cached_thermo(
         np.savez_compressed(
             tmp, spins_bits=np.packbits(r.spins_k > 0, axis=1), E_n=r.samples.E_n, N_k=r.samples.N_k,
             beta_k=r.samples.beta_k, f_k=r.samples.f_k, beta_rungs=rs.beta_k, U_lk=rs.U_lk, U_err_lk=rs.U_err_lk,
-            C_lk=rs.C_lk, C_err_lk=rs.C_err_lk, equilibrated_k=rs.equilibrated_k, n_spins=N)
+            C_lk=rs.C_lk, C_err_lk=rs.C_err_lk, equilibrated_k=rs.equilibrated_k, n_spins=N,
+            **{f"raw_{k}": np.asarray(getattr(r.raw_curve, k)) for k in _CURVE_FIELDS})
     header = {**r.header, "model": c.provenance.model, "model_blocks": L,
               "cold_start": rel(q.spins_path or spins_beside(q.path)), **inputs}
     write_thermo(r.curve, path, header)
