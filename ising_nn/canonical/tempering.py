@@ -2,7 +2,8 @@
 
 Two ladders run side by side in one batch of replicas: the *hot* one starts from independent uniform spins,
 the *cold* one from a low-energy state (the ground-state search's). A rung's numbers are used only where the
-two agree within their errors (:func:`equilibration_test`); MBAR then combines both ladders' samples over the
+two agree within their errors, rung by rung and over windows of rungs (:func:`equilibration_test`,
+:func:`window_test`); MBAR then combines both ladders' samples over the
 equilibrated rungs: U, C, F, S on the grid from the odd layers' exact marginal (:mod:`.rbmbar`, sampled every
 ``stride`` sweeps), ln g(E) from the raw energies (:mod:`.mbar`).
 """
@@ -66,7 +67,8 @@ class RungStats:
     z_k : ndarray, shape (K,)
         Largest |hot - cold| / combined error over U and C.
     equilibrated_k : ndarray of bool, shape (K,)
-        This rung and every hotter one pass the hot/cold test.
+        This rung and every hotter one pass the hot/cold test (:func:`equilibration_test`), and no window of rungs
+        from the hot end down to this one fails (:func:`window_test`).
     g_lk : ndarray, shape (2, K)
         Statistical inefficiency 1 + 2 tau_int of the energy series (in sweeps).
     acceptance_k : ndarray, shape (K - 1,)
