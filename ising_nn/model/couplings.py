@@ -21,6 +21,13 @@ from ising_nn.errors import IsingNNError
 __all__ = ["Couplings", "Provenance"]
 
 
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` (float32 BLAS) into zeroed memory: numpy hands BLAS an uninitialised output with beta = 0, and
+    stale NaN there must not raise a spurious "invalid value" warning (an error under the test suite)."""
+    out = np.zeros(a.shape[:-1] + b.shape[1:], dtype=np.result_type(a, b))
+    return np.matmul(a, b, out=out)
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where a set of couplings came from; written into every output file's header.
@@ -247,7 +254,7 @@ class Couplings:
         e = np.zeros(s.shape[:-1], dtype=np.float64)
         for l, J in enumerate(self.J):
             # float32 BLAS products (no float64 copy of 1e9 couplings); the sum over a layer in float64.
-            t = layers[l] @ J
+            t = _product(layers[l], J)
             e -= np.einsum("...j,...j->...", t.astype(np.float64), layers[l + 1].astype(np.float64))
         return float(e) if s.ndim == 1 else e
 
@@ -267,8 +274,8 @@ class Couplings:
         h = np.zeros(s.shape, dtype=np.float64)
         hl = self.split(h)
         for l, J in enumerate(self.J):
-            hl[l] += layers[l + 1] @ J.T
-            hl[l + 1] += layers[l] @ J
+            hl[l] += _product(layers[l + 1], J.T)
+            hl[l + 1] += _product(layers[l], J)
         return h
 
     def weight_stats(self) -> WeightStats:
