@@ -24,19 +24,14 @@ of six rungs biased C by 3 % on shuffled MiniLM). Rung ``j`` is in rung ``k``'s 
 
 from __future__ import annotations
 
-import logging
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import OptimizeWarning
 from scipy.special import logsumexp
 
+from ising_nn.canonical.mbar import _mbar, _peak
 from ising_nn.results.thermo import ThermoCurve
-
-logging.getLogger("pymbar").setLevel(logging.ERROR)
-from pymbar import MBAR  # noqa: E402
 
 __all__ = ["SPREAD", "Targets", "marginal_targets", "rb_mbar_curve"]
 
@@ -55,7 +50,7 @@ class Targets:
     index_kj : ndarray of int, shape (K, J)
         ``j < K``: rung ``j``; ``K + t``: grid point ``t``; -1: padding.
     beta_t : ndarray, shape (n_T,)
-        The grid (ascending in T: descending beta is not required; any order).
+        Inverse temperatures of the output grid.
     """
 
     beta_kj: np.ndarray
@@ -98,12 +93,6 @@ def marginal_targets(beta_k: np.ndarray, beta_t: np.ndarray, sigma_M_k: np.ndarr
     return Targets(beta, index, beta_t)
 
 
-def _mbar(u_kn, N_k, f_k):
-    with warnings.catch_warnings():  # pymbar hands scipy's root finder options it does not take
-        warnings.simplefilter("ignore", OptimizeWarning)
-        return MBAR(u_kn, N_k, verbose=False, initial_f_k=f_k)
-
-
 def _assemble(L, M, V, targets: Targets, keep, K_eq: int, t_out: np.ndarray):
     """Dense reduced potentials and observables of the kept samples.
 
@@ -134,7 +123,7 @@ def _assemble(L, M, V, targets: Targets, keep, K_eq: int, t_out: np.ndarray):
     return u[:K_eq], u[K_eq:], Mx, Vx, N_k
 
 
-def _curves(mbar: MBAR, u_tn, M_tn, V_tn, beta_t, n_spins):
+def _curves(mbar, u_tn, M_tn, V_tn, beta_t, n_spins):
     f_k = np.asarray(mbar.f_k)
     N_k = np.asarray(mbar.N_k, dtype=np.float64)
     u_kn = np.asarray(mbar.u_kn)
@@ -152,17 +141,7 @@ def _curves(mbar: MBAR, u_tn, M_tn, V_tn, beta_t, n_spins):
     return U, beta_t**2 * var / n_spins, F, (U - F) / T
 
 
-def _peak(T_t: np.ndarray, C_t: np.ndarray) -> tuple[float, bool]:
-    i = int(np.argmax(C_t))
-    if i == 0 or i == len(T_t) - 1:
-        return float(T_t[i]), True
-    x, y = np.log(T_t[i - 1:i + 2]), C_t[i - 1:i + 2]
-    den = y[0] - 2 * y[1] + y[2]
-    shift = 0.0 if den >= 0 else 0.5 * (y[0] - y[2]) / den
-    return float(np.exp(x[1] + shift * (x[2] - x[1]))), False
-
-
-def rb_mbar_curve(L, M, V, targets: Targets, beta_k, K_eq: int, step_lk, t_out, n_spins: int,
+def rb_mbar_curve(L, M, V, targets: Targets, K_eq: int, step_lk, t_out, n_spins: int,
                   f_k_init=None, n_bootstrap: int = 40, seed: int = 0) -> ThermoCurve:
     """Thermodynamics per spin at the grid points ``t_out`` from the marginal sums of the equilibrated rungs.
 
@@ -171,8 +150,6 @@ def rb_mbar_curve(L, M, V, targets: Targets, beta_k, K_eq: int, step_lk, t_out, 
     L, M, V : ndarray, shape (n_records, 2, K, J)
         Marginal sums of every record, ladder and rung at ``targets.beta_kj``.
     targets : Targets
-    beta_k : ndarray, shape (K,)
-        The ladder (``beta_k[0] == 0``).
     K_eq : int
         Rungs ``0 .. K_eq - 1`` are used.
     step_lk : ndarray of int, shape (2, K)

@@ -342,7 +342,7 @@ def window_test(Uw_li, Uw_err_li, Cw_li, Cw_err_li, K: int, alpha: float = EQ_AL
 
 
 def _rung_stats(st: _State, n_spins: int) -> RungStats:
-    s = {k: np.asarray(v) for k, v in st.series.items()}  # (n, 2, K)
+    s = {k: np.asarray(st.series[k]) for k in SERIES}  # (n, 2, K)
     beta = st.beta_k
     K = len(beta)
     U, Ue, C, Ce, g = (np.empty((2, K)) for _ in range(5))
@@ -405,7 +405,7 @@ def _analyse(st: _State, c: Couplings, tmin, tmax, points, n_bootstrap, max_samp
     t_out = np.flatnonzero(T_grid >= T_eq * (1 - 1e-12))
     raw, mbar = mbar_curve(E_n, N_k, beta_eq, T_grid[t_out], N, n_bootstrap=RAW_BOOTSTRAP, seed=seed, f_k_init=f_ti)
     step_lk = np.maximum(1, np.ceil(rungs.g_lk / st.stride)).astype(int)
-    curve = rb_mbar_curve(*(np.asarray(st.series[k]) for k in MARGINAL), st.targets, st.beta_k, K_eq, step_lk,
+    curve = rb_mbar_curve(*(np.asarray(st.series[k]) for k in MARGINAL), st.targets, K_eq, step_lk,
                           t_out, N, f_k_init=np.asarray(mbar.f_k), n_bootstrap=n_bootstrap, seed=seed)
     spread = float(np.min(np.sqrt(rungs.C_lk.mean(0)[1:K_eq] * N) * rungs.T_k[1:K_eq]))
     bin_width = spread / 3.0
