@@ -22,7 +22,7 @@ help:
 	@echo "make bench-canonical  the canonical engine alone; writes bench/CANONICAL.md"
 	@echo "make bench-sweep  anatomy of one heat-bath sweep on MiniLM (fields against the rest); writes bench/SWEEP.md"
 	@echo "make bench-crosscheck  population annealing against replica exchange on an untuned full-size BERT; writes bench/CROSSCHECK.md"
-	@echo "make bench-precision  split-bfloat16 fields against float32 at full size (population annealing on MiniLM); writes bench/PRECISION.md"
+	@echo "make bench-precision  reduced-precision fields (split-bf16, int8x3) against float32 at full size (population annealing on MiniLM); writes bench/PRECISION.md"
 	@echo "make bench-tc  the T_c answer's tables from the cached MiniLM results (PT against PA, R against 4R); writes bench/TC.md"
 	@echo "make bench-paper  cost per stage of paper-sized models built from their configurations; writes bench/PAPER.md"
 	@echo "make bench-paper-run  gpt2 and opt-125m (65,280 spins) end to end at the figures' budget, checked; writes bench/PAPER_RUN.md"

@@ -1,6 +1,6 @@
 """Anatomy of one heat-bath sweep on MiniLM (``make bench-sweep``): the layer fields (matrix products) against
 the rest, for the element-wise part done as separate torch operations (the engine before the fused pass) and
-as one fused numba pass, with float32 and split-bfloat16 fields; medians of interleaved repetitions in one
+as one fused numba pass, with float32, split-bfloat16 and int8x3 fields; medians of interleaved repetitions in one
 process, so that the ratios share the machine's state. Writes ``bench/SWEEP.md``."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
     L = len(c.layer_sizes)
     f32 = LayerChains(c, s, "cpu", 0, "float32")
     spl = LayerChains(c, s, "cpu", 0, "split-bf16")
+    i8 = LayerChains(c, s, "cpu", 0, "int8x3")
     beta = np.full(replicas, 0.3)
 
     def torch_sweep():  # the element-wise part as torch operations, as before the fused pass
@@ -40,6 +41,8 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
         "sweep float32, fused numba": lambda: (f32.half_sweep(0, beta), f32.half_sweep(1, beta)),
         "fields split-bf16": lambda: [spl._split_field(l) for l in range(L)],
         "sweep split-bf16, fused numba": lambda: (spl.half_sweep(0, beta), spl.half_sweep(1, beta)),
+        "fields int8x3 (int8 products)": lambda: [i8._digit_products(l) for l in range(L)],
+        "sweep int8x3, fused numba": lambda: (i8.half_sweep(0, beta), i8.half_sweep(1, beta)),
     }
     times = {k: [] for k in cases}
     for f in cases.values():
@@ -53,13 +56,14 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
     # largest field error against float64, over every layer
     J64 = [torch.from_numpy(j.astype(np.float64)) for j in c.J]
     err = {}
-    for name, ch in (("float32", f32), ("split-bf16", spl)):
+    for name, ch in (("float32", f32), ("split-bf16", spl), ("int8x3", i8)):
         S64 = [torch.from_numpy(x.astype(np.float64)) for x in c.split(ch.spins())]
         e = 0.0
         for l in range(L):
             ref = (S64[l - 1] @ J64[l - 1] if l > 0 else 0) + (S64[l + 1] @ J64[l].T if l < L - 1 else 0)
             e = max(e, float((ch.field(l).double() - ref).abs().max()))
         err[name] = e
+    rms = float(np.sqrt(np.mean([float((f32.field(l).double() ** 2).mean()) for l in range(L)])))
     base = med["sweep float32, torch element-wise"]
     rows = []
     for k, v in med.items():
@@ -80,10 +84,15 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
 
 Element-wise part (sweep minus fields): torch {base - med['fields float32']:.1f} ms, fused float32 \
 {med['sweep float32, fused numba'] - med['fields float32']:.1f} ms, fused split-bf16 \
-{med['sweep split-bf16, fused numba'] - med['fields split-bf16']:.1f} ms. Fields' share of the fused float32 sweep: \
-{100 * med['fields float32'] / med['sweep float32, fused numba']:.0f}%.
+{med['sweep split-bf16, fused numba'] - med['fields split-bf16']:.1f} ms, fused int8x3 \
+{med['sweep int8x3, fused numba'] - med['fields int8x3 (int8 products)']:.1f} ms. Fields' share of the fused \
+float32 sweep: {100 * med['fields float32'] / med['sweep float32, fused numba']:.0f}%; of the int8x3 sweep: \
+{100 * med['fields int8x3 (int8 products)'] / med['sweep int8x3, fused numba']:.0f}%. int8x3 against float32, \
+both fused: fields {med['fields float32'] / med['fields int8x3 (int8 products)']:.2f}x, sweep \
+{med['sweep float32, fused numba'] / med['sweep int8x3, fused numba']:.2f}x.
 
-Largest field error against float64 over every layer: float32 {err['float32']:.2e}, split-bf16 {err['split-bf16']:.2e}.
+Largest field error against float64 over every layer: float32 {err['float32']:.2e}, split-bf16 \
+{err['split-bf16']:.2e}, int8x3 {err['int8x3']:.2e} (rms field {rms:.2f}).
 """
     with open(out, "w") as fh:
         fh.write(text)

@@ -202,10 +202,11 @@ def _check_ln_g_centre(r, c: Couplings, p_exact, max_samples: int, p_min: float)
 
 
 # ---------------------------------------------------------------------------------------------- heat bath
-PRECISIONS = ("float32", "split-bf16")
+PRECISIONS = ("float32", "split-bf16", "int8x3")
 #: Relative precision of a field: float32 products; split bfloat16 keeps each field to 2^-16 of its size (the
-#: remainder's and J_lo's bfloat16 roundings, chain module), so squares and sums of squares to 2^-14.
-FIELD_RTOL = {"float32": 1e-5, "split-bf16": 2.0**-14}
+#: remainder's and J_lo's bfloat16 roundings, chain module), so squares and sums of squares to 2^-14; int8x3
+#: rounds every coupling to within 2^-24 of the largest one, then adds exactly.
+FIELD_RTOL = {"float32": 1e-5, "split-bf16": 2.0**-14, "int8x3": 1e-5}
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)

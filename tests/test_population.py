@@ -128,8 +128,8 @@ def test_result_reports_schedule_families_and_equilibrium(small_pa):
         assert k in r.header
 
 
-@pytest.mark.parametrize("precision", ["split-bf16"])
-def test_split_bf16_fields_agree_with_enumeration(small, precision):
+@pytest.mark.parametrize("precision", ["split-bf16", "int8x3"])
+def test_reduced_precision_fields_agree_with_enumeration(small, precision):
     c, E = small
     r = population_annealing(c, **{**PA_KW, "runs": 4}, precision=precision)
     cu = r.curve

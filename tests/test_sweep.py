@@ -71,3 +71,12 @@ def test_a_failing_task_is_reported_with_its_inputs_and_the_others_finish(model,
 def test_bad_task_kind():
     with pytest.raises(ValueError, match="task kind"):
         Task("magic", "minilm")
+
+
+@pytest.mark.parametrize("precision", ["auto", "float64"])
+def test_budget_names_a_precision(precision):
+    """A budget gives the same numbers on every machine, so it names its fields' precision: never ``auto``."""
+    from ising_nn.errors import IsingNNError
+
+    with pytest.raises(IsingNNError, match="budget's precision"):
+        Budget(1.0, 1.0, 10, "anneal", 1, None, precision=precision)

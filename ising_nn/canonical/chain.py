@@ -23,9 +23,17 @@ stream per replica; on other devices it is torch operations with one torch gener
     taken in two products: ``h_hi = bf16(S J_hi)``, then ``h_lo = bf16(S J_hi + S J_lo - h_hi)`` (an
     ``addmm``, whose accumulator is float32: ``h_lo`` is the small remainder, rounded relative to itself),
     and ``h = h_hi + h_lo`` in the fused pass: each field to about 2^-16 of its size (a float32 product: 2^-24).
+``"int8x3"``
+    Every coupling a fixed-point number of three int8 digits on one common step (about 23 bits over the
+    largest coupling, :mod:`ising_nn.kernels.fixed`); spins are exact in int8, so the fields are three int8
+    products with int32 accumulation (the CPU's int8 matrix units: AMX, VNNI), exact and the same whatever
+    the blocking or the number of threads, rounded once to float32. The chain samples the couplings so
+    rounded, each within half a step (about 5e-7 on MiniLM) of its float32 value.
 ``"auto"``
-    ``"float32"``: on a 2-core AMX Xeon the split costs three bfloat16 products and is no faster than one
-    float32 product (``bench/SWEEP.md``), so it is used only when asked for.
+    ``"int8x3"`` on a CPU with int8 dot-product instructions (x86 AMX-INT8, AVX512-VNNI or AVX-VNNI, from
+    ``/proc/cpuinfo``), where three int8 products take less time than one float32 product; ``"float32"``
+    elsewhere (GPUs included). Split bfloat16 costs three bfloat16 products and was no faster than float32
+    where measured (``bench/SWEEP.md``), so it is used only when asked for.
 """
 
 from __future__ import annotations
@@ -37,14 +45,15 @@ import numpy as np
 import torch
 
 from ising_nn.errors import IsingNNError
-from ising_nn.kernels.heatbath import heat_bath_bf16, heat_bath_f32
+from ising_nn.kernels.fixed import combine_digits, fixed_point_digits
+from ising_nn.kernels.heatbath import heat_bath_bf16, heat_bath_f32, heat_bath_i8
 from ising_nn.kernels.marginal import marginal_sums
 from ising_nn.kernels.rng import seed_states
 from ising_nn.model.couplings import Couplings
 
 __all__ = ["LayerChains", "HalfSweep", "PRECISIONS", "resolve_precision"]
 
-PRECISIONS = ("auto", "float32", "split-bf16")
+PRECISIONS = ("auto", "float32", "split-bf16", "int8x3")
 
 
 def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
@@ -52,9 +61,28 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
     if precision not in PRECISIONS:
         raise IsingNNError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     cpu = torch.device(device).type == "cpu"
-    if precision == "split-bf16" and not cpu:
-        raise IsingNNError("precision 'split-bf16' is implemented on the CPU only (use float32 on other devices)")
-    return "float32" if precision == "auto" else precision
+    if precision in ("split-bf16", "int8x3") and not cpu:
+        raise IsingNNError(f"precision {precision!r} is implemented on the CPU only (use float32 on other devices)")
+    if precision != "auto":
+        return precision
+    return "int8x3" if cpu and int8_dot_products() else "float32"
+
+
+def int8_dot_products() -> bool:
+    """Whether this CPU reports int8 dot-product instructions (x86 Linux: ``amx_int8``, ``avx512_vnni`` or
+    ``avx_vnni`` among the flags of ``/proc/cpuinfo``); False where that cannot be read."""
+    global _INT8
+    if _INT8 is None:
+        try:
+            with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+                flags = next((line.split(":", 1)[1].split() for line in fh if line.startswith("flags")), [])
+        except OSError:
+            flags = []
+        _INT8 = bool({"amx_int8", "avx512_vnni", "avx_vnni"} & set(flags))
+    return _INT8
+
+
+_INT8: bool | None = None
 
 
 @dataclass
@@ -91,7 +119,8 @@ class LayerChains:
     generator_seed : int
         Seeds the random numbers of the heat bath (one stream per replica on the CPU).
     precision : str
-        ``"auto"``, ``"float32"`` or ``"split-bf16"`` (module docstring); :attr:`precision` is the one used.
+        ``"auto"``, ``"float32"``, ``"split-bf16"`` or ``"int8x3"`` (module docstring); :attr:`precision` is
+        the one used.
     """
 
     def __init__(self, c: Couplings, s_rn: np.ndarray, device: str = "cpu", generator_seed: int = 0,
@@ -101,9 +130,12 @@ class LayerChains:
         self.sizes = tuple(int(n) for n in c.layer_sizes)
         self.cpu = self.device.type == "cpu"
         self.J = [torch.from_numpy(j).to(self.device) for j in c.J]
-        self.dtype = torch.bfloat16 if self.precision == "split-bf16" else torch.float32
+        self.dtype = {"split-bf16": torch.bfloat16, "int8x3": torch.int8}.get(self.precision, torch.float32)
         if self.precision == "split-bf16":
             self._W = [self._split_weights(l) for l in range(len(self.sizes))]
+        elif self.precision == "int8x3":
+            self._delta, digits = fixed_point_digits(c.J)
+            self._W = [self._digit_weights(digits, l) for l in range(len(self.sizes))]
         self.S: list[torch.Tensor] = []
         self.set_spins(s_rn)
         self._seed = int(generator_seed)
@@ -120,6 +152,15 @@ class LayerChains:
         lo = [(p - h.float()).to(torch.bfloat16) for p, h in zip(parts, hi)]
         return torch.cat(hi + lo, 0).contiguous()
 
+    def _digit_weights(self, digits: list[np.ndarray], l: int) -> torch.Tensor:
+        """``[D_{l-1}; D_l^T]`` with each side's three digits side by side, int8 of shape ``(K_l, 3 n_l)``."""
+        parts = ([digits[l - 1]] if l > 0 else []) + ([digits[l].transpose(0, 2, 1)] if l < len(digits) else [])
+        return torch.from_numpy(np.concatenate([np.concatenate(list(d), axis=1) for d in parts], axis=0)).contiguous()
+
+    def _digit_products(self, l: int) -> torch.Tensor:
+        """The int32 products of layer ``l``'s neighbours with its digit weights, shape ``(R, 3 n_l)``."""
+        return torch._int_mm(self._neighbours(l), self._W[l])
+
     @property
     def n_replicas(self) -> int:
         return int(self.S[0].shape[0])
@@ -133,6 +174,10 @@ class LayerChains:
         if self.precision == "split-bf16":
             hi, lo = self._split_field(l)
             return hi.float().add_(lo.float())
+        if self.precision == "int8x3":
+            out = np.empty((self.n_replicas, self.sizes[l]), np.float32)
+            combine_digits(self._digit_products(l).numpy(), self._delta, out)
+            return torch.from_numpy(out)
         h = None
         if l > 0:
             h = self.S[l - 1] @ self.J[l - 1]
@@ -163,6 +208,9 @@ class LayerChains:
             if self.precision == "split-bf16":
                 hi, lo = self._split_field(l)
                 heat_bath_bf16(_u16(hi), _u16(lo), beta, self.streams, self._w, _u16(self.S[l]), E, m, v)
+            elif self.precision == "int8x3":
+                heat_bath_i8(self._digit_products(l).numpy(), self._delta, beta, self.streams, self._w,
+                             self.S[l].numpy(), E, m, v)
             else:
                 heat_bath_f32(self.field(l).numpy(), beta, self.streams, self._w, self.S[l].numpy(), E, m, v)
         return HalfSweep(E, m, v)

@@ -474,8 +474,8 @@ def canonical_thermo(
     device : str
         Torch device; ``"cuda"`` runs the same code on a GPU.
     precision : str
-        Of the fields: ``"auto"``, ``"float32"`` or ``"split-bf16"`` (:mod:`ising_nn.canonical.chain`); the
-        header's ``precision`` says which ran.
+        Of the fields: ``"auto"``, ``"float32"``, ``"split-bf16"`` or ``"int8x3"``
+        (:mod:`ising_nn.canonical.chain`); the header's ``precision`` says which ran.
     cold_spins : ndarray, shape (N,), optional
         The cold start (default: ``quench(c, "fast", seed=seed)``).
     time_limit : float, optional

@@ -49,9 +49,10 @@ def register(sub) -> None:
     p.add_argument("--method", choices=("pt", "pa"), default="pt",
                    help="pt: replica exchange from a hot and a cold start + MBAR (default); pa: population annealing, "
                         "independent runs combined by weighted averaging")
-    p.add_argument("--precision", choices=("auto", "float32", "split-bf16"), default="auto",
-                   help="of the layer fields: auto (float32: split bfloat16 was not faster where measured, "
-                        "bench/SWEEP.md), float32, split-bf16")
+    p.add_argument("--precision", choices=("auto", "float32", "split-bf16", "int8x3"), default="auto",
+                   help="of the layer fields: auto (int8x3 on a CPU with int8 dot products, else float32; "
+                        "bench/SWEEP.md), float32, split-bf16, int8x3 (couplings to 23 bits of the largest, "
+                        "exact int8 products)")
     pa = p.add_argument_group("population annealing (--method pa)")
     pa.add_argument("--population", type=int, default=512, metavar="R", help="replicas per run (default 512)")
     pa.add_argument("--runs", type=int, default=4, metavar="M", help="independent runs (default 4, at least 2)")

@@ -23,9 +23,10 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from ising_nn.kernels.fixed import _field
 from ising_nn.kernels.rng import next_u64
 
-__all__ = ["heat_bath_f32", "heat_bath_bf16", "tanh_pair"]
+__all__ = ["heat_bath_f32", "heat_bath_bf16", "heat_bath_i8", "tanh_pair"]
 
 _FM = {"reassoc", "nsz", "arcp", "contract"}
 
@@ -134,6 +135,31 @@ def heat_bath_bf16(hi_rn, lo_rn, beta_r, state_r4, w_rn, s_rn, E_r, m_r, v_r):
             t, sech2 = tanh_pair(b * h)
             up = w[i] < t
             s_rn[r, i] = _PLUS if up else _MINUS
+            e -= np.float64(h if up else -h)
+            m -= np.float64(h * t)
+            v += np.float64(h * h * sech2)
+        E_r[r] += e
+        m_r[r] += m
+        v_r[r] += v
+
+
+@nb.njit(cache=True, parallel=True, fastmath=_FM)
+def heat_bath_i8(P_rn3, delta, beta_r, state_r4, w_rn, s_rn, E_r, m_r, v_r):
+    """:func:`heat_bath_f32` for a field given by the int32 digit products of :mod:`.fixed` (``P_rn3``, shape
+    (R, 3n), and the step ``delta``), spins written as int8."""
+    R, n = s_rn.shape
+    for r in nb.prange(R):
+        w = w_rn[r]
+        _uniforms(state_r4[r], w, n)
+        b = beta_r[r]
+        e = 0.0
+        m = 0.0
+        v = 0.0
+        for i in range(n):  # vectorises
+            h = _field(P_rn3, delta, r, i, n)
+            t, sech2 = tanh_pair(b * h)
+            up = w[i] < t
+            s_rn[r, i] = np.int8(1) if up else np.int8(-1)
             e -= np.float64(h if up else -h)
             m -= np.float64(h * t)
             v += np.float64(h * h * sech2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ising_nn.errors import IsingNNError
+
 __all__ = ["Budget", "budget", "temperature_range", "REFERENCE_SCALE", "DEFAULT_BUDGET", "SMOKE_BUDGET",
            "DEFAULT_WL_SWEEPS", "DEFAULT_QUENCH_RESTARTS"]
 
@@ -56,6 +58,10 @@ class Budget:
         ``pa_population // 4`` replicas runs beside it (the R against 4R test).
     pa_tmin_trained, pa_tmin_shuffled : float
         Its lowest temperature, trained and shuffled, in the units of ``canonical_tmin``.
+    precision : str
+        The fields' precision of both canonical methods (:mod:`ising_nn.canonical.chain`), named, never
+        ``"auto"``: a budget gives the same numbers on every machine. Cached results are reused only when
+        their header's ``precision`` is this one.
     """
 
     wl_sweeps: float
@@ -74,6 +80,14 @@ class Budget:
     pa_sweeps: int = 5
     pa_tmin_trained: float = 3.5
     pa_tmin_shuffled: float = 1.5
+    precision: str = "float32"
+
+    def __post_init__(self) -> None:
+        from ising_nn.canonical.chain import PRECISIONS
+
+        if self.precision == "auto" or self.precision not in PRECISIONS:
+            named = ", ".join(p for p in PRECISIONS if p != "auto")
+            raise IsingNNError(f"a budget's precision must be one of {named}, got {self.precision!r}")
 
 
 #: The default run of ``make figures`` (its wall time is in README.md, section Figures).

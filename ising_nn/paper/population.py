@@ -140,6 +140,7 @@ def cached_population(
     tmin, tmax = pa_range(b, coupling_scale(model, blocks), shuffle)
     inputs = _inputs(model, blocks, shuffle, seed, sampler="population annealing", population=R, runs=b.pa_runs,
                      sweeps_per_step=b.pa_sweeps, tmin=f"{tmin:g}", tmax=f"{tmax:g}")
+    inputs["precision"] = b.precision  # the header's own field, written by the method
     path = population_path(model, blocks=blocks, shuffle=shuffle, seed=seed, check=check, out_dir=out_dir)
     if not force and header_matches(path, inputs) and path.with_suffix(".npz").is_file():
         _say(verbose, f"population: read {path}")
@@ -150,7 +151,7 @@ def cached_population(
     _say(verbose, f"population: computing {path} ({b.pa_runs} runs of {R} replicas, {b.pa_sweeps} sweeps per "
          f"step, T >= {tmin:g}, {c.n_spins} spins)" + (" from its checkpoints" if folder.is_dir() else ""))
     r = population_annealing(c, tmin=tmin, tmax=tmax, population=R, runs=b.pa_runs, sweeps=b.pa_sweeps,
-                             seed=seed, checkpoint=folder, resume=True, progress=progress)
+                             seed=seed, precision=b.precision, checkpoint=folder, resume=True, progress=progress)
     with atomic_path(path.with_suffix(".npz"), suffix=".npz") as tmp:
         np.savez_compressed(tmp, beta_i=r.beta_i, population=R, n_spins=c.n_spins, **{
             f"{k}_mi": np.stack([getattr(run, f"{k}_i") for run in r.runs]) for k in _RECORDS})

@@ -136,6 +136,7 @@ def cached_thermo(
     inputs = _inputs(model, blocks, shuffle, seed, sampler="canonical", sweeps=b.canonical_sweeps,
                      tmin=f"{tmin:g}", tmax=f"{tmax:g}",
                      cold=f"quench {b.quench_method} {b.quench_restarts}", estimator=CURVE_ESTIMATOR)
+    inputs["precision"] = b.precision  # the header's own field, written by the engine
     path = thermo_path(model, blocks=blocks, shuffle=shuffle, seed=seed, out_dir=out_dir)
     if not force and header_matches(path, inputs) and path.with_suffix(".npz").is_file():
         _say(verbose, f"thermo: read {path}")
@@ -147,7 +148,7 @@ def cached_thermo(
     ckpt = _checkpoint(out_dir, model, f"thermo_{path.stem}", inputs)
     _say(verbose, f"thermo: computing {path} (canonical engine, {b.canonical_sweeps} sweeps, {c.n_spins} spins)"
          + (" from its checkpoint" if ckpt.exists() else ""))
-    r = canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=b.canonical_sweeps, seed=seed,
+    r = canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=b.canonical_sweeps, seed=seed, precision=b.precision,
                          cold_spins=saved.spins, checkpoint=ckpt, resume=True, progress=False)
     rs = r.rungs
     N = c.n_spins

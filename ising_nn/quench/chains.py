@@ -28,7 +28,8 @@ def anneal_chains(c, rng: np.random.Generator, restarts: int, sweeps: int, t_sta
         sq[off[l + 1] : off[l + 2]] += (J.astype(np.float64) ** 2).sum(0)
     scale = float(np.mean(np.sqrt(sq))) or 1.0
     s0 = (rng.integers(0, 2, size=(restarts, c.n_spins), dtype=np.int8) * 2 - 1).astype(np.int8)
-    ch = LayerChains(c, s0, device=device, generator_seed=int(rng.integers(2**62)))
+    # float32 fields wherever it runs: a local minimum of the float32 couplings, the same on every CPU
+    ch = LayerChains(c, s0, device=device, generator_seed=int(rng.integers(2**62)), precision="float32")
     for i in range(sweeps):
         T = t_start * (t_end / t_start) ** (i / max(sweeps - 1, 1))
         beta = 1.0 / (T * scale)

@@ -1,0 +1,102 @@
+"""Fixed-point couplings of three int8 digits (ising_nn.kernels.fixed) and the int8x3 fields built on them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ising_nn.canonical.chain import LayerChains
+from ising_nn.kernels.fixed import DIGIT_SCALE, combine_digits, combine_digits_reference, fixed_point_digits
+from ising_nn.model.couplings import Couplings
+
+
+def _value(delta, d):
+    return delta * (65536 * d[0].astype(np.int64) + 256 * d[1].astype(np.int64) + d[2].astype(np.int64))
+
+
+def test_digits_rebuild_every_coupling_within_half_a_step():
+    rng = np.random.default_rng(0)
+    # heavy tails and both extremes: the largest coupling sets the step, the others must still fit
+    J = [(rng.standard_t(2, size=(7, 11)) * 0.1).astype(np.float32), rng.normal(size=(11, 5)).astype(np.float32)]
+    J[1][0, 0] = -np.abs(J[0]).max() - 3.0  # the largest magnitude is negative
+    delta, D = fixed_point_digits(J)
+    assert delta == pytest.approx(float(max(np.abs(j).max() for j in J)) / DIGIT_SCALE)
+    for j, d in zip(J, D):
+        assert d.dtype == np.int8 and d.shape == (3, *j.shape)
+        assert np.abs(_value(delta, d) - j.astype(np.float64)).max() <= 0.5 * delta * (1 + 1e-12)
+    # the largest coupling itself is representable (top digit at the edge of int8, not beyond)
+    assert np.abs(D[1][0]).max() <= 127
+
+
+def test_digits_of_zero_couplings():
+    delta, D = fixed_point_digits([np.zeros((2, 3), np.float32)])
+    assert delta > 0 and not D[0].any()
+
+
+def test_combine_matches_the_reference_on_extreme_products():
+    rng = np.random.default_rng(1)
+    R, n = 5, 6
+    P = rng.integers(-(2**31), 2**31 - 1, size=(R, 3 * n), dtype=np.int64).astype(np.int32)
+    P[0, :n] = np.iinfo(np.int32).max
+    P[1, :n] = np.iinfo(np.int32).min
+    out = np.empty((R, n), np.float32)
+    combine_digits(P, 1.5e-7, out)
+    np.testing.assert_array_equal(out, combine_digits_reference(P, 1.5e-7))
+
+
+def test_int8x3_fields_are_the_exact_fields_of_the_rounded_couplings():
+    """Against float64 products of the digit-rebuilt couplings: equal to one float32 rounding; and within the
+    rounding bound sum_j delta / 2 of the float32 couplings' fields."""
+    rng = np.random.default_rng(2)
+    sizes = [9, 17, 4, 13, 8]
+    c = Couplings.from_matrices([(rng.normal(size=(a, b)) * (1 + 10 * (k == 1))).astype(np.float32)
+                                 for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))])
+    s = rng.choice(np.array([-1, 1], np.int8), (6, c.n_spins))
+    ch = LayerChains(c, s, "cpu", 0, "int8x3")
+    delta, D = fixed_point_digits(c.J)
+    Jq = [torch.from_numpy(_value(delta, d)) for d in D]
+    J64 = [torch.from_numpy(j.astype(np.float64)) for j in c.J]
+    S = [torch.from_numpy(x.astype(np.float64)) for x in c.split(s)]
+    L = len(sizes)
+    for l in range(L):
+        def f(W, l=l):
+            return (S[l - 1] @ W[l - 1] if l > 0 else 0) + (S[l + 1] @ W[l].T if l < L - 1 else 0)
+        got = ch.field(l).numpy()
+        np.testing.assert_array_equal(got, f(Jq).numpy().astype(np.float32))
+        K = (sizes[l - 1] if l > 0 else 0) + (sizes[l + 1] if l < L - 1 else 0)
+        assert np.abs(got - f(J64).numpy()).max() <= K * delta / 2 + 2.0**-23 * np.abs(got).max()
+
+
+def test_int8x3_chains_are_the_same_whatever_the_threads():
+    import numba
+
+    rng = np.random.default_rng(3)
+    c = Couplings.from_matrices([rng.normal(size=(a, b)).astype(np.float32) for a, b in ((40, 70), (70, 30))])
+    s = rng.choice(np.array([-1, 1], np.int8), (16, c.n_spins))
+    out = []
+    threads = numba.get_num_threads(), torch.get_num_threads()
+    try:
+        for t in (1, max(threads)):
+            numba.set_num_threads(min(t, numba.config.NUMBA_NUM_THREADS))
+            torch.set_num_threads(t)
+            ch = LayerChains(c, s, "cpu", 9, "int8x3")
+            hs = [ch.half_sweep(p % 2, 0.7) for p in range(6)]
+            out.append((ch.spins(), hs[-1].E_r, hs[-1].m_r))
+    finally:
+        numba.set_num_threads(threads[0])
+        torch.set_num_threads(threads[1])
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_auto_takes_int8x3_exactly_where_the_cpu_has_int8_dot_products(monkeypatch):
+    from ising_nn.canonical import chain
+
+    for has in (True, False):
+        monkeypatch.setattr(chain, "_INT8", has)
+        assert chain.resolve_precision("auto") == ("int8x3" if has else "float32")
+        assert chain.resolve_precision("auto", "meta") == "float32"  # never off the CPU
+        assert chain.resolve_precision("float32") == "float32"
+    with pytest.raises(Exception, match="CPU only"):
+        chain.resolve_precision("int8x3", "meta")
