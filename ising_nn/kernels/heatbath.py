@@ -92,6 +92,15 @@ def _bf16(bits):
 _PLUS, _MINUS = np.uint16(0x3F80), np.uint16(0xBF80)  # bfloat16 bits of +1 and -1
 
 
+@nb.njit(cache=True, inline="always")
+def _site(h, b, u):
+    """One spin's heat-bath draw in the field ``h`` at ``b`` from the uniform ``u``: whether it is up, and its
+    terms of the energy, of ``m`` and of ``v`` (float64)."""
+    t, sech2 = tanh_pair(b * h)
+    up = u < t
+    return up, np.float64(h if up else -h), np.float64(h * t), np.float64(h * h * sech2)
+
+
 @nb.njit(cache=True, parallel=True, fastmath=_FM)
 def heat_bath_f32(h_rn, beta_r, state_r4, w_rn, s_rn, E_r, m_r, v_r):
     """Draw ``s_rn`` (float32 +-1, overwritten) from the fields ``h_rn`` (float32) at ``beta_r`` and add the
@@ -106,13 +115,11 @@ def heat_bath_f32(h_rn, beta_r, state_r4, w_rn, s_rn, E_r, m_r, v_r):
         m = 0.0
         v = 0.0
         for i in range(n):  # vectorises
-            h = h_rn[r, i]
-            t, sech2 = tanh_pair(b * h)
-            s = np.float32(1.0) if w[i] < t else np.float32(-1.0)
-            s_rn[r, i] = s
-            e -= np.float64(s * h)
-            m -= np.float64(h * t)
-            v += np.float64(h * h * sech2)
+            up, de, dm, dv = _site(h_rn[r, i], b, w[i])
+            s_rn[r, i] = np.float32(1.0) if up else np.float32(-1.0)
+            e -= de
+            m -= dm
+            v += dv
         E_r[r] += e
         m_r[r] += m
         v_r[r] += v
@@ -131,13 +138,11 @@ def heat_bath_bf16(hi_rn, lo_rn, beta_r, state_r4, w_rn, s_rn, E_r, m_r, v_r):
         m = 0.0
         v = 0.0
         for i in range(n):  # vectorises
-            h = _bf16(hi_rn[r, i]) + _bf16(lo_rn[r, i])
-            t, sech2 = tanh_pair(b * h)
-            up = w[i] < t
+            up, de, dm, dv = _site(_bf16(hi_rn[r, i]) + _bf16(lo_rn[r, i]), b, w[i])
             s_rn[r, i] = _PLUS if up else _MINUS
-            e -= np.float64(h if up else -h)
-            m -= np.float64(h * t)
-            v += np.float64(h * h * sech2)
+            e -= de
+            m -= dm
+            v += dv
         E_r[r] += e
         m_r[r] += m
         v_r[r] += v
@@ -156,13 +161,11 @@ def heat_bath_i8(P_rn3, delta, beta_r, state_r4, w_rn, s_rn, E_r, m_r, v_r):
         m = 0.0
         v = 0.0
         for i in range(n):  # vectorises
-            h = _field(P_rn3, delta, r, i, n)
-            t, sech2 = tanh_pair(b * h)
-            up = w[i] < t
+            up, de, dm, dv = _site(_field(P_rn3, delta, r, i, n), b, w[i])
             s_rn[r, i] = np.int8(1) if up else np.int8(-1)
-            e -= np.float64(h if up else -h)
-            m -= np.float64(h * t)
-            v += np.float64(h * h * sech2)
+            e -= de
+            m -= dm
+            v += dv
         E_r[r] += e
         m_r[r] += m
         v_r[r] += v
