@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 from ising_nn.canonical import ThermoCurve
-from ising_nn.paper.criticality import certify, compare_at, fit_peak, tc_answer
+from ising_nn.paper.criticality import certify, certify_canonical, compare_at, fit_peak, tc_answer
 from ising_nn.paper.population import CachedPopulation
 
 N, M, R = 200, 4, 100
@@ -151,3 +151,24 @@ def test_agreement_tests_hold_their_false_alarm_rate_on_pure_noise():
     per_point = sum(
         np.nanmax(certify(p, q).z_check_t) > 3 for p, q in ((noisy(rng), noisy(rng)) for _ in range(20)))
     assert per_point >= 10  # the old per-point rule would have failed a correct run in most trials
+
+
+def test_replica_exchange_alone_answers_for_a_network_without_population_annealing():
+    """The default budget's shuffle: certified where the hot and cold ladders agree, its maximum below that edge
+    a bound that the trained peak is tested against; a maximum it locates has no jackknife, so no test."""
+    tr = certify(population(T0=5.0, T_rho=1.0), population(T0=5.0, T_rho=1.0))
+    sh = certify_canonical(pt_result(T_eq=2.5))
+    assert sh.method == "replica exchange" and sh.runs == 0 and sh.C_jk_mt.shape == (0, sh.T_t.size)
+    assert np.all(np.diff(sh.T_t) > 0) and sh.T_cert >= 2.5 and sh.T_cert == sh.T_t[sh.certified_t].min()
+    assert np.array_equal(sh.certified_t, sh.T_t >= 2.5) and sh.failed == "hot and cold ladders"
+    edge = certify_canonical(pt_result(T_eq=3.5))  # C still rising at its certified edge
+    a = tc_answer("net", tr, edge)
+    assert not a.peak_shuffled.located and a.peak_shuffled.upper == pytest.approx(edge.T_cert * 1.05)
+    assert a.dof == M - 1 and a.p_value == pytest.approx(stats.t.sf(a.t, M - 1))
+    assert "by replica exchange alone" in a.statement() and list(a.table().method) == [
+        "population annealing", "replica exchange"]
+    # located by replica exchange: the vertex, but no replicates, so no error and no test
+    low = certify_canonical(pt_result(T_eq=1.0))
+    b = tc_answer("net", tr, low)
+    assert b.peak_shuffled.located and b.peak_shuffled.Tc == pytest.approx(3.0, rel=1e-6)
+    assert math.isnan(b.peak_shuffled.Tc_stat) and math.isnan(b.t) and math.isnan(b.p_value)

@@ -148,6 +148,37 @@ def test_runs_with_other_schedules_are_not_combined(small):
         combine_runs([a, b], c.n_spins)
 
 
+def test_fewer_sweeps_above_tmax_spend_them_where_asked_and_stay_exact(small, monkeypatch):
+    """hot_sweeps: that many sweeps at each step above tmax, ``sweeps`` below (counted), the header says so, and
+    U, C still agree with enumeration."""
+    from ising_nn.canonical.chain import LayerChains
+
+    c, E = small
+    calls: list[float] = []
+    real = LayerChains.half_sweep
+
+    def counted(self, parity, beta):
+        calls.append(beta)
+        return real(self, parity, beta)
+
+    monkeypatch.setattr(LayerChains, "half_sweep", counted)
+    r = population_annealing(c, **{**PA_KW, "runs": 4, "sweeps": 3}, hot_sweeps=1, precision="float32")
+    monkeypatch.undo()
+    per_beta = {b: calls.count(b) // 2 for b in set(calls)}
+    hot = [n for b, n in per_beta.items() if b < 1 / PA_KW["tmax"]]
+    cold = [n for b, n in per_beta.items() if b >= 1 / PA_KW["tmax"]]
+    # the pilot and 4 runs share the schedule: 5 visits per temperature
+    assert hot and cold and set(hot) == {5 * 1} and set(cold) == {5 * 3}
+    assert r.header["sweeps_above_tmax"] == 1 and r.header["sweeps_per_step"] == 3
+    exact = _exact_thermo(E, np.zeros_like(E), c.n_spins, r.curve.T_t)
+    z_crit = norm.isf(1e-3 / (2 * 2 * len(r.curve.T_t)))
+    for name, x in zip(("U", "C"), exact[:2]):
+        z = (getattr(r.curve, name + "_t") - x) / getattr(r.curve, name + "_err_t")
+        assert np.all(np.abs(z) <= z_crit), (name, z)
+    # hot_sweeps equal to sweeps is the plain run, bit for bit
+    _same(population_annealing(c, **QUICK, hot_sweeps=QUICK["sweeps"]), population_annealing(c, **QUICK))
+
+
 # ---------------------------------------------------------------------------------------------- reproducibility
 QUICK = dict(tmin=0.5, tmax=5.0, population=32, runs=2, sweeps=1, overlap=0.6, seed=4, progress=False,
              precision="float32")
@@ -158,8 +189,9 @@ def _same(a, b):
         np.testing.assert_array_equal(getattr(a.curve, f), getattr(b.curve, f), err_msg=f)
     for ra, rb in zip(a.runs, b.runs):
         np.testing.assert_array_equal(ra.spins, rb.spins)
-    assert {k: v for k, v in a.header.items() if k != "seconds"} == {k: v for k, v in b.header.items()
-                                                                     if k != "seconds"}
+    how = ("seconds", "run_seconds", "threads_per_run")  # how it ran, not what it found
+    assert {k: v for k, v in a.header.items() if k not in how} == {k: v for k, v in b.header.items()
+                                                                    if k not in how}
 
 
 def test_same_seed_same_result_other_seed_other_result(small):
@@ -167,6 +199,21 @@ def test_same_seed_same_result_other_seed_other_result(small):
     a = population_annealing(c, **QUICK)
     _same(a, population_annealing(c, **QUICK))
     assert not np.array_equal(population_annealing(c, **{**QUICK, "seed": 5}).curve.U_t, a.curve.U_t)
+
+
+def test_runs_become_tasks_of_the_cluster_that_calls_them(small):
+    """scheduler="worker" (the figures' sweep): called from a Dask task, the runs are tasks of the same cluster
+    (the scheduler saw them), and the result is the one computed in this process."""
+    from distributed import Client, LocalCluster
+
+    c, _ = small
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        r = client.submit(population_annealing, c, **QUICK, scheduler="worker", pure=False).result()
+        prefixes = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+    assert any(p.startswith("population-annealing-run") for p in prefixes), prefixes
+    _same(r, population_annealing(c, **QUICK))
+    assert float(r.header["run_seconds"]) > 0
 
 
 def test_stopped_run_resumes_to_the_uninterrupted_result(small, tmp_path):
@@ -205,7 +252,8 @@ def test_damaged_or_foreign_checkpoints_are_refused_in_one_line(small, tmp_path)
 
 @pytest.mark.parametrize("bad, match", [
     ({"population": 4}, "population"), ({"runs": 1}, "runs"), ({"overlap": 1.5}, "overlap"),
-    ({"sweeps": 0}, "sweeps"), ({"tmin": 6.0}, "tmin must be below tmax"), ({"precision": "fp8"}, "precision"),
+    ({"sweeps": 0}, "sweeps"), ({"hot_sweeps": 0}, "hot_sweeps"), ({"tmin": 6.0}, "tmin must be below tmax"),
+    ({"precision": "fp8"}, "precision"),
 ])
 def test_bad_inputs_get_one_line(small, bad, match):
     with pytest.raises(IsingNNError, match=match):

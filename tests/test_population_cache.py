@@ -67,3 +67,18 @@ def test_sweep_has_the_population_tasks(cached):
     assert {("population", 0.0), ("population", 1.0), ("population-check", 0.0)} <= kinds
     assert not any(t.kind.startswith("population") for t in model_tasks(model, TINY_BUDGET))
     assert Task("population", model).label.startswith("population")
+
+
+def test_sweep_on_two_workers_writes_the_same_runs(cached, tmp_path):
+    """In the figures' sweep a result's runs are tasks of their own (``scheduler="worker"``): on two workers
+    the records are the ones computed in one process, bit for bit."""
+    from ising_nn.paper.sweep import run_sweep
+
+    model, _, full, check = cached
+    report = run_sweep([Task("population", model), Task("population-check", model)], B, out_dir=tmp_path,
+                       workers=2, progress=False)
+    assert report.ok, report.failed
+    for ref, chk in ((full, False), (check, True)):
+        got = pop.CachedPopulation.read(population_path(model, check=chk, out_dir=tmp_path))
+        for k in ("beta_i", "ln_Z_mi", "U_mi", "var_E_mi", "rho_t_mi", "rho_s_mi", "families_mi"):
+            np.testing.assert_array_equal(getattr(got, k), getattr(ref, k), err_msg=k)

@@ -139,37 +139,52 @@ def _run(c, kw: dict, threads: int | None) -> PARun:
 
 def _run_all(c, kws: list[dict], scheduler: str | None, progress: bool) -> list[PARun]:
     """Every run of ``kws``: in this process (``scheduler`` None), or as Dask tasks (``"local"``: a
-    :class:`distributed.LocalCluster` of one worker using every core; else a scheduler's address)."""
+    :class:`distributed.LocalCluster` of one worker using every core; ``"worker"``: the cluster whose task calls
+    this, which leaves the worker's thread pool while its runs wait there, each on the caller's threads; else a
+    scheduler's address)."""
     if scheduler is None:
         return [_run(c, kw, None) for kw in kws]
+    from dask.base import tokenize
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    def submit(client, threads):
+        cf = client.scatter(c, broadcast=True)
+        # keys from the runs' inputs: unique among the sweep's tasks, the same for a rerun of the same run
+        futs = [client.submit(_run, cf, {**kw, "progress": False}, threads, pure=False, retries=2,
+                              key=f"population-annealing-run-{i}-{tokenize({**kw, 'progress': False})}")
+                for i, kw in enumerate(kws)]
+        with tqdm(total=len(futs), disable=not progress, desc="runs", unit="run", leave=False) as bar:
+            for _ in as_completed(futs):
+                bar.update(1)
+        return client.gather(futs)
+
+    if scheduler == "worker":
+        import torch
+        from distributed import worker_client
+
+        threads = torch.get_num_threads()
+        with worker_client() as client:
+            return submit(client, threads)
     # the same client (connect timeout, one-line errors) as the figures' sweep
     from ising_nn.paper.sweep import _client, _close_quietly, connect_timeout_seconds
 
     client, cluster = _client(None if scheduler == "local" else scheduler, 1, connect_timeout_seconds())
     try:
-        from distributed import as_completed
-
-        threads = os.cpu_count() if scheduler == "local" else None
-        cf = client.scatter(c, broadcast=True)
-        futs = [client.submit(_run, cf, {**kw, "progress": False}, threads, pure=False, retries=2,
-                              key=f"population-annealing-run-{i}") for i, kw in enumerate(kws)]
-        from tqdm.auto import tqdm
-
-        with tqdm(total=len(futs), disable=not progress, desc="runs", unit="run", leave=False) as bar:
-            for _ in as_completed(futs):
-                bar.update(1)
-        return client.gather(futs)
+        return submit(client, os.cpu_count() if scheduler == "local" else None)
     finally:
         _close_quietly(client)
         if cluster is not None:
             cluster.close()
 
 
-def _check(tmin, tmax, population, runs, sweeps, overlap, seed, time_limit, device, precision):
+def _check(tmin, tmax, population, runs, sweeps, hot_sweeps, overlap, seed, time_limit, device, precision):
     tmin, tmax = check_range(tmin, tmax)
     validate.integer("population", population, 8)
     validate.integer("runs", runs, 2)
     validate.integer("sweeps", sweeps, 1)
+    if hot_sweeps is not None:
+        validate.integer("hot_sweeps", hot_sweeps, 1)
     validate.number("overlap", overlap, lo=0.05, hi=0.99)
     validate.integer("seed", seed, 0)
     validate.seconds("time limit", time_limit)
@@ -184,6 +199,7 @@ def population_annealing(
     population: int = 512,
     runs: int = 4,
     sweeps: int = 10,
+    hot_sweeps: int | None = None,
     overlap: float = 0.85,
     pilot_population: int | None = None,
     seed: int = 0,
@@ -209,6 +225,8 @@ def population_annealing(
         Independent runs M (at least 2, for the errors).
     sweeps : int
         Heat-bath sweeps per temperature step.
+    hot_sweeps : int, optional
+        Sweeps per step above ``tmax``, outside the output range (default ``sweeps``).
     overlap : float
         Energy-histogram overlap of successive steps that places the schedule (pilot run).
     pilot_population : int, optional
@@ -219,7 +237,8 @@ def population_annealing(
         As :func:`ising_nn.canonical.canonical_thermo`.
     scheduler : str, optional
         None: the runs one after the other in this process; ``"local"``: Dask tasks on a local cluster; an
-        address (``tcp://host:8786``): Dask tasks on that cluster.
+        address (``tcp://host:8786``): Dask tasks on that cluster; ``"worker"``: called from a Dask task (the
+        figures' sweep), the runs become tasks of the same cluster.
     checkpoint : path, optional
         A folder: the pilot's and every run's state (``pilot.npz``, ``run<m>.npz``), written as they go; with
         ``resume`` a finished run is read back and an unfinished one continues.
@@ -232,8 +251,8 @@ def population_annealing(
     -------
     PopulationResult
     """
-    tmin, tmax, device, precision = _check(tmin, tmax, population, runs, sweeps, overlap, seed, time_limit,
-                                           device, precision)
+    tmin, tmax, device, precision = _check(tmin, tmax, population, runs, sweeps, hot_sweeps, overlap, seed,
+                                           time_limit, device, precision)
     pilot_R = max(64, population // 4) if pilot_population is None else validate.integer(
         "pilot_population", pilot_population, 8)
     t0 = time.perf_counter()
@@ -247,8 +266,8 @@ def population_annealing(
         return None if folder is None else folder / f"{name}.npz"
 
     seeds = [int(x) for x in np.random.SeedSequence(seed).generate_state(runs + 1)]
-    common = dict(beta_max=1.0 / tmin, sweeps=int(sweeps), device=device, precision=precision,
-                  time_limit=time_limit, resume=resume)
+    common = dict(beta_max=1.0 / tmin, sweeps=int(sweeps), hot_sweeps=hot_sweeps, beta_hot=1.0 / tmax,
+                  device=device, precision=precision, time_limit=time_limit, resume=resume)
     pilot = anneal_population(c, population=pilot_R, seed=seeds[0], overlap=overlap, checkpoint=ck("pilot"),
                               progress=progress, desc="pilot (schedule)", **common)
     if not pilot.complete:
@@ -258,14 +277,19 @@ def population_annealing(
                 progress=progress and scheduler is None, desc=f"run {m + 1}/{runs}", **common)
            for m in range(runs)]
     results = _run_all(c, kws, scheduler, progress)
+    import torch
+
+    threads = torch.get_num_threads() if scheduler in (None, "worker") else os.cpu_count() if scheduler == "local" \
+        else None  # on another cluster: the workers' own
     if not all(r.complete for r in results):
         raise IsingNNError("the time limit stopped a run before tmin; give more time, or --checkpoint and --resume")
     return _result(c, results, pilot, tmin, tmax, dict(
-        population=int(population), runs=int(runs), sweeps_per_step=int(sweeps), overlap=float(overlap),
-        pilot_population=pilot_R, seed=int(seed), device=device, precision=precision), t0)
+        population=int(population), runs=int(runs), sweeps_per_step=int(sweeps),
+        **({} if hot_sweeps in (None, sweeps) else dict(sweeps_above_tmax=int(hot_sweeps))), overlap=float(overlap),
+        pilot_population=pilot_R, seed=int(seed), device=device, precision=precision), t0, threads)
 
 
-def _result(c, results, pilot, tmin, tmax, inputs, t0) -> PopulationResult:
+def _result(c, results, pilot, tmin, tmax, inputs, t0, threads=None) -> PopulationResult:
     N = c.n_spins
     beta_i = pilot.beta_i
     est, err, w, jk = combine_runs(results, N)
@@ -292,7 +316,9 @@ def _result(c, results, pilot, tmin, tmax, inputs, t0) -> PopulationResult:
         T_equilibrated=f"{T_eq:.4f}", equilibrium_criterion=f"M_eff R >= {RHO_FACTOR:g} mean rho_t",
         rho_t_at_tmin=f"{rho_t[:, last].mean():.1f}", families_at_tmin=int(fam[:, last].min()),
         M_eff_at_tmin=f"{M_eff[last]:.2f}", schedule_T=" ".join("inf" if b == 0 else f"{1 / b:.4f}" for b in beta_i),
-        seconds=f"{time.perf_counter() - t0:.1f}", version=f"ising-nn {__version__}")
+        seconds=f"{time.perf_counter() - t0:.1f}",
+        run_seconds=f"{pilot.seconds + sum(r.seconds for r in results):.1f}",
+        **({} if threads is None else dict(threads_per_run=int(threads))), version=f"ising-nn {__version__}")
     header.update(c.provenance.as_header())
     return PopulationResult(curve, beta_i, est[0], err[0], est[1], err[1], rho_t, fam, M_eff, ok, T_eq, results, N,
                             header)

@@ -6,7 +6,9 @@ weighs replica ``r`` by ``w_r = exp(-(beta' - beta) E_r)``: ``Z(beta') / Z(beta)
 of the ``w_r`` (so ln Z, hence F and S, comes from the normalisations), and the population is resampled in
 proportion to the ``w_r`` by systematic resampling (one seeded uniform: each replica gets ``floor`` or
 ``ceil`` of its expected number of copies, the population size stays ``R``), then every replica takes
-``sweeps`` heat-bath sweeps at ``beta'``. The measurements at ``beta'`` are Rao-Blackwellised over the last
+``sweeps`` heat-bath sweeps at ``beta'`` (``hot_sweeps`` while ``beta' < beta_hot``: far above the range of
+interest a sweep or two decorrelates the copies, and the sweeps are better spent where relaxation is slow;
+Amey and Machta, Phys. Rev. E 97, 033301 (2018)). The measurements at ``beta'`` are Rao-Blackwellised over the last
 sweep (:mod:`.chain`): ``U = <(m1 + m2) / 2>``, ``Var E = <(v1 + v2) / 2> + (Var m1 + Var m2) / 2`` over the
 population.
 
@@ -198,6 +200,8 @@ def anneal_population(
     population: int,
     sweeps: int,
     seed: int,
+    hot_sweeps: int | None = None,
+    beta_hot: float = 0.0,
     schedule: np.ndarray | None = None,
     overlap: float = 0.85,
     device: str = "cpu",
@@ -223,6 +227,10 @@ def anneal_population(
         Heat-bath sweeps per temperature step.
     seed : int
         Seeds the initial spins, the heat bath's streams and the resampling.
+    hot_sweeps : int, optional
+        Sweeps per step to an inverse temperature below ``beta_hot`` (default ``sweeps``).
+    beta_hot : float
+        Where ``sweeps`` take over from ``hot_sweeps``.
     schedule : ndarray, optional
         Inverse temperatures to visit (ascending, from 0, ending at ``beta_max``); default adaptive, at a
         histogram overlap of ``overlap`` between successive steps.
@@ -238,7 +246,9 @@ def anneal_population(
     N = c.n_spins
     seeds = [int(x) for x in np.random.SeedSequence(seed).generate_state(3)]
     sched = None if schedule is None else [float(b) for b in schedule]
+    hot = int(sweeps) if hot_sweeps is None else int(hot_sweeps)
     params = dict(beta_max=float(beta_max), population=int(population), sweeps=int(sweeps), seed=int(seed),
+                  **({} if hot == int(sweeps) else dict(hot_sweeps=hot, beta_hot=float(beta_hot))),
                   schedule=sched, overlap=None if sched is not None else float(overlap), precision=precision,
                   n_spins=N, n_bonds=c.n_bonds, coupling_sum=float(np.sum(c.buffer, dtype=np.float64)))
     ckpt = Path(checkpoint) if checkpoint is not None else None
@@ -260,7 +270,7 @@ def anneal_population(
         while st.beta < beta_max:
             k = len(st.rec["beta"])
             b = sched[k] if sched is not None else next_beta(st.E_r, st.beta, beta_max, overlap)
-            _step(st, b, int(sweeps), N)
+            _step(st, b, hot if b < beta_hot else int(sweeps), N)
             bar.update(1)
             bar.set_postfix(T=f"{1 / b:.3g}", rho_t=f"{st.rec['rho_t'][-1]:.3g}", refresh=False)
             now = time.perf_counter()

@@ -58,6 +58,8 @@ def register(sub) -> None:
     pa.add_argument("--runs", type=int, default=4, metavar="M", help="independent runs (default 4, at least 2)")
     pa.add_argument("--sweeps-per-step", type=int, default=10, metavar="S",
                     help="heat-bath sweeps at each temperature (default 10)")
+    pa.add_argument("--hot-sweeps", type=int, default=None, metavar="S",
+                    help="heat-bath sweeps at each temperature above --tmax (default: --sweeps-per-step)")
     pa.add_argument("--overlap", type=float, default=0.85, metavar="A",
                     help="energy-histogram overlap of successive temperatures (default 0.85)")
     pa.add_argument("--scheduler", metavar="ADDRESS",
@@ -98,9 +100,10 @@ def _run_pa(args: argparse.Namespace, c) -> int:
 
     ckpt = args.checkpoint if args.checkpoint is not None else (f"{args.output}.ckpt" if args.resume else None)
     r = population_annealing(c, tmin=args.tmin, tmax=args.tmax, population=args.population, runs=args.runs,
-                             sweeps=args.sweeps_per_step, overlap=args.overlap, seed=args.seed, device=args.device,
-                             precision=args.precision, scheduler=args.scheduler, checkpoint=ckpt, resume=args.resume,
-                             time_limit=args.time_limit, progress=not args.no_progress)
+                             sweeps=args.sweeps_per_step, hot_sweeps=args.hot_sweeps, overlap=args.overlap,
+                             seed=args.seed, device=args.device, precision=args.precision, scheduler=args.scheduler,
+                             checkpoint=ckpt, resume=args.resume, time_limit=args.time_limit,
+                             progress=not args.no_progress)
     header = {**r.header, "model": args.couplings, "command": "ising-nn thermo --method pa"}
     write_thermo(r.curve, args.output, header)
     print(f"{args.output}: T_c = {r.curve.Tc:.4g} +- {r.curve.Tc_err:.2g}, families criterion met down to "

@@ -19,6 +19,10 @@ every U and C compared in that test (Bonferroni: the test is made at ~60-250 tem
 |z| <= 3 would fail a correct run by chance most of the time), with Student's t on the Welch-Satterthwaite
 degrees of freedom (a jackknife over M runs has M - 1; the canonical engine's bootstrap is taken as exact).
 
+A network run without population annealing (the default budget's shuffle, whose C(T) the canonical engine
+alone certifies about as far down, :data:`ising_nn.paper.budget.DEFAULT_BUDGET`) enters as the canonical
+engine's curve, certified where its hot and cold ladders agree (:func:`certify_canonical`).
+
 T_c is the vertex of a quadratic in ln T fitted to C(T) within a relative window around the largest
 certified C (its mean over half the window, so that one noisy step does not place it; the window is clipped
 at the lowest certified temperature, which must lie at least half a window below that C); its statistical
@@ -35,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Certified", "Peak", "TcAnswer", "certify", "fit_peak", "tc_answer", "compare_at"]
+__all__ = ["Certified", "Peak", "TcAnswer", "certify", "certify_canonical", "fit_peak", "tc_answer", "compare_at"]
 
 #: Family-wise false-alarm probability of each agreement test (R against R/4, against replica exchange).
 ALPHA = 0.01
@@ -69,6 +73,9 @@ class Certified:
     failed : str
         The first test to fail below ``T_cert`` ("" if none).
     population, runs : int
+        0 for the canonical engine (:func:`certify_canonical`).
+    method : str
+        ``"population annealing"`` or ``"replica exchange"``.
     """
 
     T_t: np.ndarray
@@ -90,6 +97,7 @@ class Certified:
     failed: str
     population: int
     runs: int
+    method: str = "population annealing"
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,8 @@ class TcAnswer:
             if not math.isfinite(c.T_cert):
                 return (f"{kind}: C(T) is not certified at any temperature run"
                         + (f" (first failing test: {c.failed})" if c.failed else ""))
-            where = f"certified down to T = {c.T_cert:.3g}"
+            where = f"certified down to T = {c.T_cert:.3g}" + (
+                " by replica exchange alone" if c.method == "replica exchange" else "")
             if p.located:
                 return (f"{kind}: C(T) {where}, maximum C = {p.C_max:.3f} ± {p.C_max_err:.3f} at "
                         f"T_c = {p.Tc:.3f} ± {p.Tc_err:.3f}")
@@ -180,7 +189,7 @@ class TcAnswer:
         rows = []
         for kind, c, p in (("trained", self.trained, self.peak_trained), ("shuffled", self.shuffled,
                                                                             self.peak_shuffled)):
-            rows.append(dict(kind=kind, population=c.population, runs=c.runs, T_cert=c.T_cert,
+            rows.append(dict(kind=kind, method=c.method, population=c.population, runs=c.runs, T_cert=c.T_cert,
                              failed_below=c.failed, located=p.located, T_c=p.Tc, T_c_upper=p.upper, T_c_err=p.Tc_err,
                              T_c_stat=p.Tc_stat, T_c_syst=p.Tc_syst, C_max=p.C_max, C_max_err=p.C_max_err))
         return pd.DataFrame(rows)
@@ -271,6 +280,22 @@ def certify(main, check, pt=None, alpha: float = ALPHA) -> Certified:
                      cert, T_cert, failed, int(main.population), int(main.runs))
 
 
+def certify_canonical(pt) -> Certified:
+    """The canonical engine's MBAR curve (``pt``: a :class:`~ising_nn.paper.thermo.CachedThermo`) as a
+    certified curve, for a network without population annealing: certified from its hottest temperature down to
+    where its hot and cold ladders agree (``T_equilibrated``). Its errors are a bootstrap with no per-run
+    replicates, so a maximum it locates has no jackknife error (:func:`fit_peak`)."""
+    cur = pt.curve
+    o = np.argsort(cur.T_t)
+    T = np.asarray(cur.T_t, float)[o]
+    cert = T >= float(pt.header.get("T_equilibrated", "inf"))
+    n, ones, nan = len(T), np.ones(len(T), bool), np.full(len(T), np.nan)
+    T_cert = float(T[cert].min()) if cert.any() else math.inf
+    return Certified(T, cur.U_t[o], cur.U_err_t[o], cur.C_t[o], cur.C_err_t[o], np.empty((0, n)), ones, ones, ones,
+                     nan, nan, nan, nan, nan, cert, T_cert, "hot and cold ladders" if not cert.all() else "", 0, 0,
+                     method="replica exchange")
+
+
 def _vertex(lnT, C):
     a, bb, cc = np.polyfit(lnT, C, 2)
     if a >= 0:
@@ -289,7 +314,7 @@ def fit_peak(T_t, C_t, C_jk_mt, T_cert: float, window: float = WINDOW) -> Peak:
     T_t, C_t : ndarray, shape (n,)
         Ascending temperatures and C.
     C_jk_mt : ndarray, shape (M, n)
-        Delete-one-run replicates of C.
+        Delete-one-run replicates of C (M = 0: none, the statistical error is NaN).
     T_cert : float
     window : float
         Relative half-width of the fit.
@@ -319,9 +344,11 @@ def fit_peak(T_t, C_t, C_jk_mt, T_cert: float, window: float = WINDOW) -> Peak:
         return Peak(nan, nan, nan, nan, float(C.max()), nan, False, T_cert,
                     float(T[0] * (1 + window / 2)) if edge else nan)
     M = J.shape[0]
-    reps = np.array([fit(window, J[m]) for m in range(M)])
-    stat = math.sqrt((M - 1) / M * np.sum((reps[:, 0] - reps[:, 0].mean()) ** 2))
-    c_err = math.sqrt((M - 1) / M * np.sum((reps[:, 1] - reps[:, 1].mean()) ** 2))
+    stat = c_err = nan
+    if M > 1:
+        reps = np.array([fit(window, J[m]) for m in range(M)])
+        stat = math.sqrt((M - 1) / M * np.sum((reps[:, 0] - reps[:, 0].mean()) ** 2))
+        c_err = math.sqrt((M - 1) / M * np.sum((reps[:, 1] - reps[:, 1].mean()) ** 2))
     others = [fit(f * window, C)[0] for f in (0.7, 1.4)]
     syst = max((abs(t - Tc) for t in others if np.isfinite(t)), default=0.0)
     return Peak(Tc, stat, syst, math.hypot(stat, syst), Cmax, c_err, True, T_cert)
@@ -332,15 +359,16 @@ def tc_answer(model, trained: Certified, shuffled: Certified) -> TcAnswer:
     from scipy import stats
 
     pk = [fit_peak(c.T_t, c.C_t, c.C_jk_mt, c.T_cert) for c in (trained, shuffled)]
-    dof = min(trained.runs, shuffled.runs) - 1
+    # the jackknife's degrees of freedom; the canonical engine (runs = 0) has none, its bootstrap taken as exact
+    dof = min((c.runs for c in (trained, shuffled) if c.runs > 0), default=1) - 1
     d = e = t = p = math.nan
     if pk[0].located and pk[1].located:
         d, e = pk[0].Tc - pk[1].Tc, math.hypot(pk[0].Tc_err, pk[1].Tc_err)
         t = d / e
-        p = float(stats.t.sf(t, dof))
     elif pk[0].located and np.isfinite(pk[1].upper):
         # the shuffle's maximum lies below its certified edge: test T_c(trained) against that bound
         t = (pk[0].Tc - pk[1].upper) / pk[0].Tc_err
+    if np.isfinite(t) and dof > 0:
         p = float(stats.t.sf(t, dof))
     return TcAnswer(str(model), trained, shuffled, pk[0], pk[1], d, e, t, dof, p)
 

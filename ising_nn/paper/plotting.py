@@ -113,7 +113,8 @@ def fig_heat(heat, published=None):
             k = cur.T_t >= t_eq
             if k.any():
                 # the T_c in the label is this curve's own unless population annealing located one
-                own = (f"largest at its edge, T = {cur.T_t[k][0]:.3g}" if cur.Tc_at_edge else
+                own = (f"$T_c$ < {pk.upper:.3g}" if cert is None and pk is not None and np.isfinite(pk.upper) else
+                       f"largest at its edge, T = {cur.T_t[k][0]:.3g}" if cur.Tc_at_edge else
                        f"$T_c$ = {cur.Tc:.3g} ± {cur.Tc_err:.1g}")
                 label = f"{kind}, replica exchange" + ("" if pk is not None and pk.located else f" ({own})")
                 a.plot(cur.T_t[k], cur.C_t[k], color=color(kind), ls="--", lw=1, label=label)

@@ -124,12 +124,15 @@ def cached_population(
     force: bool = False,
     verbose: bool = True,
     progress: bool = False,
+    scheduler: str | None = None,
 ) -> CachedPopulation:
     """Population annealing of a model (:func:`ising_nn.canonical.population_annealing`), read from ``out_dir``
     when computed before: ``b.pa_runs`` runs of ``b.pa_population`` replicas (``check``: of a quarter of it),
-    ``b.pa_sweeps`` sweeps per step, over :func:`pa_range`. The runs checkpoint into a folder under
-    ``out_dir/.checkpoints`` as they go, so an interrupted call resumes; the folder is removed once the result
-    is written. Other parameters as :func:`~ising_nn.paper.cached_thermo`."""
+    ``b.pa_sweeps`` sweeps per step (``b.pa_sweeps_hot`` above the range), over :func:`pa_range`. The runs
+    checkpoint into a folder under ``out_dir/.checkpoints`` as they go, so an interrupted call resumes; the
+    folder is removed once the result is written. ``scheduler`` runs the runs as Dask tasks (as
+    :func:`ising_nn.canonical.population_annealing`; the figures' sweep gives ``"worker"``): the same numbers.
+    Other parameters as :func:`~ising_nn.paper.cached_thermo`."""
     from ising_nn.canonical import population_annealing, write_thermo
 
     b = b or budget()
@@ -139,7 +142,8 @@ def cached_population(
     R = b.pa_population // 4 if check else b.pa_population
     tmin, tmax = pa_range(b, coupling_scale(model, blocks), shuffle)
     inputs = _inputs(model, blocks, shuffle, seed, sampler="population annealing", population=R, runs=b.pa_runs,
-                     sweeps_per_step=b.pa_sweeps, tmin=f"{tmin:g}", tmax=f"{tmax:g}")
+                     sweeps_per_step=b.pa_sweeps, tmin=f"{tmin:g}", tmax=f"{tmax:g}",
+                     **({} if b.pa_sweeps_hot is None else dict(sweeps_above_tmax=b.pa_sweeps_hot)))
     inputs["precision"] = b.precision  # the header's own field, written by the method
     path = population_path(model, blocks=blocks, shuffle=shuffle, seed=seed, check=check, out_dir=out_dir)
     if not force and header_matches(path, inputs) and path.with_suffix(".npz").is_file():
@@ -151,7 +155,8 @@ def cached_population(
     _say(verbose, f"population: computing {path} ({b.pa_runs} runs of {R} replicas, {b.pa_sweeps} sweeps per "
          f"step, T >= {tmin:g}, {c.n_spins} spins)" + (" from its checkpoints" if folder.is_dir() else ""))
     r = population_annealing(c, tmin=tmin, tmax=tmax, population=R, runs=b.pa_runs, sweeps=b.pa_sweeps,
-                             seed=seed, precision=b.precision, checkpoint=folder, resume=True, progress=progress)
+                             hot_sweeps=b.pa_sweeps_hot, seed=seed, precision=b.precision, checkpoint=folder,
+                             resume=True, progress=progress, scheduler=scheduler)
     with atomic_path(path.with_suffix(".npz"), suffix=".npz") as tmp:
         np.savez_compressed(tmp, beta_i=r.beta_i, population=R, n_spins=c.n_spins, **{
             f"{k}_mi": np.stack([getattr(run, f"{k}_i") for run in r.runs]) for k in _RECORDS})

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ising_nn.canonical import ThermoCurve
 from ising_nn.paper import Budget, CachedThermo, QuenchSummary, budget, cached_dos, cached_quench, cached_thermo
-from ising_nn.paper.criticality import Certified, TcAnswer, certify, tc_answer
+from ising_nn.paper.criticality import Certified, TcAnswer, certify, certify_canonical, tc_answer
 from ising_nn.paper.paths import DOS_DIR, REPO_ROOT
 from ising_nn.paper.population import cached_population
 from ising_nn.results.dos import DOS, read_dos
@@ -104,8 +104,8 @@ def model_results(
          for f in (0.0, 1.0)]
     th = ([cached_thermo(model, shuffle=f, b=b, **kw) for f in (0.0, 1.0)] if b.canonical_sweeps is not None
           else [None, None])
-    pa = ([tuple(cached_population(model, shuffle=f, b=b, check=chk, **kw) for chk in (False, True))
-           for f in (0.0, 1.0)] if b.pa_population is not None else [None, None])
+    pa = [tuple(cached_population(model, shuffle=f, b=b, check=chk, **kw) for chk in (False, True))
+          if b.pa_population is not None and (f == 0.0 or b.pa_shuffled) else None for f in (0.0, 1.0)]
     return ModelResults(str(model), dos[0], dos[1], q[0], q[1], th[0], th[1], pa[0], pa[1])
 
 
@@ -168,11 +168,12 @@ class HeatResults:
         seed's T_c with its binning error."""
         if self.answer is not None:
             p = self.answer.peak_trained if kind == "trained" else self.answer.peak_shuffled
+            how = (self.answer.trained if kind == "trained" else self.answer.shuffled).method
             if p.located:
                 return TcEstimate(p.Tc, p.Tc_err, float("nan"), (p.Tc,),
-                                  method="population annealing, certified, jackknife + fit window")
+                                  method=f"{how}, certified, jackknife + fit window")
             return TcEstimate(float("nan"), float("nan"), float("nan"), (float("nan"),),
-                              method="population annealing, certified: maximum at the certified edge, a bound")
+                              method=f"{how}, certified: maximum at the certified edge, a bound")
         cur = self.canonical(kind)
         if cur is not None:
             return TcEstimate(cur.Tc, cur.Tc_err, float("nan"), (cur.Tc,), method="canonical MBAR, bootstrap")
@@ -229,7 +230,10 @@ def heat_results(r: ModelResults, replicas: tuple[tuple[DOS, ...], tuple[DOS, ..
         src = r.dos(k).header.get("wang_landau")
         wl.append(None if src is None else
                   thermodynamics(read_dos(src if os.path.isabs(src) else REPO_ROOT / src), points=points))
-    answer = tc_answer(r.model, cert[0], cert[1]) if cert[0] is not None else None
+    # a network without population annealing answers with the canonical engine's certified curve
+    both = [c if c is not None or r.thermo(k) is None else certify_canonical(r.thermo(k))
+            for c, k in zip(cert, KINDS, strict=True)]
+    answer = tc_answer(r.model, *both) if cert[0] is not None and both[1] is not None else None
     return HeatResults(r.model, phys[0][0], phys[1][0], paper[0], paper[1], phys[0], phys[1], seeds,
                        canon[0], canon[1], wl[0], wl[1], t_eq[0], t_eq[1], cert[0], cert[1], answer)
 

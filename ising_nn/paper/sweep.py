@@ -111,7 +111,7 @@ def model_tasks(model: str, b: Budget, *, n_blocks: int | None = None, thermo: b
             if thermo and b.canonical_sweeps is not None:
                 out.append(Task("thermo", model, None, f, s))
             out.append(Task("dos", model, None, f, s))
-            if thermo and b.pa_population is not None and s == b.seeds[0]:
+            if thermo and b.pa_population is not None and s == b.seeds[0] and (f == 0.0 or b.pa_shuffled):
                 out += [Task("population", model, None, f, s), Task("population-check", model, None, f, s)]
     if n_blocks is not None:
         ks = sorted(k for k in (b.blocks or range(1, n_blocks + 1)) if 1 <= k < n_blocks)
@@ -136,6 +136,16 @@ def figure_tasks(models: Sequence[str], b: Budget, *, fractions: Iterable[float]
     return sorted(tasks, key=lambda t: t.sort_key)
 
 
+def _in_worker() -> bool:
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
 def run_task(t: Task, b: Budget, out_dir: str, threads: int | None = None, *_deps) -> str:
     """Compute (or read) ``t``'s cached result with ``threads`` threads for numba and torch; returns its file.
 
@@ -157,7 +167,9 @@ def run_task(t: Task, b: Budget, out_dir: str, threads: int | None = None, *_dep
     if t.kind == "thermo":
         return str(cached_thermo(t.model, b=b, **kw).path)
     if t.kind.startswith("population"):
-        return str(cached_population(t.model, b=b, check=t.kind == "population-check", **kw).path)
+        # inside a sweep, the runs of one result are tasks of their own: the cores share them
+        return str(cached_population(t.model, b=b, check=t.kind == "population-check",
+                                     scheduler="worker" if _in_worker() else None, **kw).path)
     sweeps = b.wl_sweeps if t.blocks is None else b.wl_sweeps_blocks
     cached_dos(t.model, sweeps=sweeps, bins=b.bins, start_method=b.quench_method, start_restarts=b.quench_restarts,
                canonical=b if t.blocks is None else None, **kw)

@@ -22,7 +22,7 @@ __all__ = ["CachedThermo", "cached_thermo"]
 
 
 def _thermo_key(b: Budget) -> str:
-    return f"{b.canonical_sweeps} sweeps, T {b.canonical_tmin:g}-{b.canonical_tmax:g}"
+    return f"{b.canonical_sweeps} sweeps, T {b.canonical_tmin:g}-{b.canonical_tmax:g}, {b.precision}"
 
 
 @dataclass(frozen=True, eq=False)
