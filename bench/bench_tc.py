@@ -1,14 +1,12 @@
 """The T_c answer's tables from the cached MiniLM results (``make bench-tc``): replica exchange
 (``dos/minilm/thermo/{trained,shuffled}.dat``) against population annealing (``..._pa.dat`` and its R/4 check
-``..._pa_check.dat``), as ``make figures`` computed them; the figures' budget runs population annealing on the
-trained network only, so the shuffled one's comes from :data:`SHUFFLED_PA_BUDGET` (read from the cache, sampled
-only when absent, about an hour). A missing figures result is one line and exit 2 (run ``make figures``
-first). Writes ``bench/TC.md``: per network the lowest certified temperature of each method and its cost, U and
-C at T = 2, 3, 4, 5, 6 with errors and the family statistic, the largest |z| of R against R/4 and of population
-annealing against replica exchange where both are certified, and the answer to the paper's fourth claim with its
-one-sided test (the figures' answer, and beside it the one with the shuffle's population annealing); and the
-replica-exchange curve's two estimators (MBAR on the exact marginal, MBAR on raw energies) against each other
-and, on the shuffled network above T = 7, against the exact loop-free high-temperature expansion."""
+``..._pa_check.dat``), both as ``make figures`` computed them. Nothing is sampled here; a missing result is
+one line and exit 2 (run ``make figures`` first). Writes ``bench/TC.md``: per network the lowest certified
+temperature of each method and its cost, U and C at T = 2, 3, 4, 5, 6 with errors and the family statistic,
+the largest |z| of R against R/4 and of population annealing against replica exchange where both are
+certified, and the answer to the paper's fourth claim with its one-sided test; and the replica-exchange
+curve's two estimators (MBAR on the exact marginal, MBAR on raw energies) against each other and, on the
+shuffled network above T = 7, against the exact loop-free high-temperature expansion."""
 
 from __future__ import annotations
 
@@ -16,35 +14,27 @@ import datetime
 import os
 import platform
 import sys
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-
-from ising_nn.paper.budget import DEFAULT_BUDGET
 
 TEMPS = (2.0, 3.0, 4.0, 5.0, 6.0)
 CORES = os.cpu_count() or 1
 
 
-#: Population annealing of the shuffled network, which ``make figures`` no longer runs: 8 runs of 1,024 and 8 of
-#: 256 replicas, 5 float32 sweeps at every step, down to T = 1.5 (the figures' budget before it dropped them).
-SHUFFLED_PA_BUDGET = replace(DEFAULT_BUDGET, pa_shuffled=True, pa_sweeps_hot=None, precision="float32")
-
-
 def _read(model: str, shuffle: float):
-    from ising_nn.paper.paths import DOS_DIR
-    from ising_nn.paper.population import cached_population
+    from ising_nn.paper.paths import DOS_DIR, population_path
+    from ising_nn.paper.population import CachedPopulation
     from ising_nn.paper.thermo import CachedThermo
 
     stem = "shuffled" if shuffle == 1.0 else "trained"
     pt_path = DOS_DIR / model / "thermo" / f"{stem}.dat"
-    b = SHUFFLED_PA_BUDGET if shuffle == 1.0 else DEFAULT_BUDGET
-    if not pt_path.is_file():
-        print(f"bench-tc: error: no {pt_path}: run `make figures` first", file=sys.stderr)
+    paths = [pt_path, population_path(model, shuffle=shuffle), population_path(model, shuffle=shuffle, check=True)]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"bench-tc: error: no {', '.join(missing)}: run `make figures` first", file=sys.stderr)
         raise SystemExit(2)
-    pa = [cached_population(model, shuffle=shuffle, b=b, check=chk, progress=True) for chk in (False, True)]
-    return CachedThermo.read(pt_path), pa[0], pa[1]
+    return CachedThermo.read(pt_path), CachedPopulation.read(paths[1]), CachedPopulation.read(paths[2])
 
 
 def _cost(sec) -> dict:
@@ -101,7 +91,7 @@ def _estimators(model: str, pts: dict) -> list[str]:
 
 def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
     from ising_nn.paper.compare import markdown_table
-    from ising_nn.paper.criticality import certify, certify_canonical, compare_at, tc_answer
+    from ising_nn.paper.criticality import certify, compare_at, tc_answer
 
     certs, sections, cost, pts = {}, [], [], {}
     for kind, shuffle in (("trained", 0.0), ("shuffled", 1.0)):
@@ -113,14 +103,10 @@ def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
         both = cert.T_t >= t_eq
         for name, T_low, sec, what in (
             ("replica exchange", t_eq, float(pt.header["seconds"]),
-             f"{pt.header['sweeps']} sweeps, {pt.header['rungs']} rungs, {pt.header.get('precision', 'float32')}, "
-             "hot and cold ladders agree"),
+             f"{pt.header['sweeps']} sweeps, {pt.header['rungs']} rungs, hot and cold ladders agree"),
             ("population annealing", cert.T_cert, [main_.header, check.header],
              f"{main_.runs} runs of R = {main_.population} and {check.runs} of R = {check.population}, "
-             f"{main_.header['input.sweeps_per_step']} sweeps per step"
-             + (f" ({main_.header['input.sweeps_above_tmax']} above T = {main_.header['tmax']})"
-                if "input.sweeps_above_tmax" in main_.header else "")
-             + f", {main_.header.get('precision', 'float32')}; families, R against R/4, replica exchange"),
+             f"{main_.header['input.sweeps_per_step']} sweeps per step; families, R against R/4, replica exchange"),
         ):
             cost.append(dict(network=kind, method=name, T_certified=T_low, **_cost(sec), how=what))
         df = compare_at(TEMPS, cert, pt)
@@ -148,8 +134,7 @@ def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
             f"largest |z| of R against R/4 is {np.nanmax(cert.z_check_t[k]) if k.any() else float('nan'):.2f}, "
             f"and below it {np.nanmax(cert.z_check_t[~k]) if (~k).any() else float('nan'):.2f}.", "",
             markdown_table(pd.DataFrame(rows), 4), ""]
-    ans = tc_answer(model, certs["trained"], certify_canonical(pts["shuffled"]))  # as the figures answer
-    alt = tc_answer(model, certs["trained"], certs["shuffled"])
+    ans = tc_answer(model, certs["trained"], certs["shuffled"])
     lines = [
         f"# T_c, trained against shuffled ({model})", "",
         f"- date: {datetime.date.today().isoformat()}; machine: {platform.processor() or platform.machine()}, "
@@ -163,13 +148,8 @@ def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
         *sections,
         *_estimators(model, pts),
         "## The answer", "",
-        "As `make figures` gives it (`plots/tc_minilm.csv`): the trained network by population annealing, the "
-        "shuffled one by replica exchange.", "",
         ans.statement(), "",
         markdown_table(ans.table(), 4), "",
-        "With the shuffled network's population annealing instead:", "",
-        alt.statement(), "",
-        markdown_table(alt.table(), 4), "",
     ]
     with open(out, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines))

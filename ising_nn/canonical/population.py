@@ -6,9 +6,9 @@ weighs replica ``r`` by ``w_r = exp(-(beta' - beta) E_r)``: ``Z(beta') / Z(beta)
 of the ``w_r`` (so ln Z, hence F and S, comes from the normalisations), and the population is resampled in
 proportion to the ``w_r`` by systematic resampling (one seeded uniform: each replica gets ``floor`` or
 ``ceil`` of its expected number of copies, the population size stays ``R``), then every replica takes
-``sweeps`` heat-bath sweeps at ``beta'`` (``hot_sweeps`` while ``beta' < beta_hot``: far above the range of
-interest a sweep or two decorrelates the copies, and the sweeps are better spent where relaxation is slow;
-Amey and Machta, Phys. Rev. E 97, 033301 (2018)). The measurements at ``beta'`` are Rao-Blackwellised over the last
+``sweeps`` heat-bath sweeps at ``beta'`` (``hot_sweeps`` while ``beta' < beta_hot``, above the range reported;
+fewer there is cheaper, but copies that stay alike are culled alike, so the family statistic grows faster from
+there on: measured in ``bench/README.md``). The measurements at ``beta'`` are Rao-Blackwellised over the last
 sweep (:mod:`.chain`): ``U = <(m1 + m2) / 2>``, ``Var E = <(v1 + v2) / 2> + (Var m1 + Var m2) / 2`` over the
 population.
 

@@ -22,7 +22,8 @@ __all__ = ["CachedThermo", "cached_thermo"]
 
 
 def _thermo_key(b: Budget) -> str:
-    return f"{b.canonical_sweeps} sweeps, T {b.canonical_tmin:g}-{b.canonical_tmax:g}, {b.precision}"
+    key = f"{b.canonical_sweeps} sweeps, T {b.canonical_tmin:g}-{b.canonical_tmax:g}"
+    return key if b.precision == "float32" else f"{key}, {b.precision}"  # float32: the key before precisions
 
 
 @dataclass(frozen=True, eq=False)
