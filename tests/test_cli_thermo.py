@@ -206,3 +206,32 @@ def test_thermo_unavailable_mps_exits_2(npz, tmp_path, capsys):
     path, _ = npz
     assert main(["thermo", path, "-o", str(tmp_path / "THERMO.dat"), *ARGS, "--device", "mps"]) == 2
     _one_error_line(capsys)
+
+
+PA_ARGS = ["--method", "pa", "--tmin", "1.0", "--tmax", "5.0", "--population", "32", "--runs", "2",
+           "--sweeps-per-step", "2", "--seed", "5", "--precision", "float32", "--no-progress"]
+
+
+def test_thermo_population_annealing_writes_what_the_library_computes(npz, tmp_path):
+    """``--method pa``: the library's curve and header, ``--hot-sweeps`` in it, nothing else left behind."""
+    from ising_nn.canonical import population_annealing
+
+    path, c = npz
+    out = tmp_path / "PA.dat"
+    assert main(["thermo", path, "-o", str(out), *PA_ARGS, "--hot-sweeps", "1"]) == 0
+    curve, header = read_thermo(out)
+    r = population_annealing(c, tmin=1.0, tmax=5.0, population=32, runs=2, sweeps=2, hot_sweeps=1, seed=5,
+                             precision="float32", progress=False)
+    np.testing.assert_allclose(curve.T_t, r.curve.T_t, rtol=1e-6)
+    np.testing.assert_allclose(curve.C_t, r.curve.C_t, rtol=1e-6, atol=1e-12)
+    assert header["method"].startswith("population annealing") and header["sweeps_above_tmax"] == "1"
+    assert header["command"] == "ising-nn thermo --method pa" and header["sweeps_per_step"] == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["PA.dat", "c.npz"]
+
+
+@pytest.mark.parametrize(("extra", "words"), [(["--hot-sweeps", "0"], "hot_sweeps"), (["--runs", "1"], "runs")])
+def test_thermo_population_annealing_bad_input_exits_2(npz, tmp_path, capsys, extra, words):
+    path, _ = npz
+    assert main(["thermo", path, "-o", str(tmp_path / "PA.dat"), *PA_ARGS, *extra]) == 2
+    assert words in _one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]
