@@ -28,6 +28,7 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
     f32 = LayerChains(c, s, "cpu", 0, "float32")
     spl = LayerChains(c, s, "cpu", 0, "split-bf16")
     i8 = LayerChains(c, s, "cpu", 0, "int8x3")
+    i8u = LayerChains(c, s, "cpu", 0, "int8x3")
     beta = np.full(replicas, 0.3)
 
     def torch_sweep():  # the element-wise part as torch operations, as before the fused pass
@@ -43,6 +44,9 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
         "sweep split-bf16, fused numba": lambda: (spl.half_sweep(0, beta), spl.half_sweep(1, beta)),
         "fields int8x3 (int8 products)": lambda: [i8._digit_products(l) for l in range(L)],
         "sweep int8x3, fused numba": lambda: (i8.half_sweep(0, beta), i8.half_sweep(1, beta)),
+        "fields int8x3, top two digits": lambda: [torch._int_mm(i8._neighbours(l), i8._W01[l]) for l in range(L)],
+        "sweep int8x3 unmeasured (two digits, the third where undecided)":
+            lambda: (i8u.half_sweep(0, beta, False), i8u.half_sweep(1, beta, False)),
     }
     times = {k: [] for k in cases}
     for f in cases.values():
@@ -53,6 +57,16 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
             f()
             times[k].append(time.perf_counter() - t)
     med = {k: 1e3 * float(np.median(v)) for k, v in times.items()}
+    unmeasured = "sweep int8x3 unmeasured (two digits, the third where undecided)"
+    share = {0.3: float(i8u.exact_draws.sum()) / ((REPEATS + 1) * replicas * c.n_spins)}
+    for b in (0.1, 1.0, 3.0):  # the share of draws that need the third digit grows with beta
+        ch = LayerChains(c, s, "cpu", 1, "int8x3")
+        for _ in range(3):
+            ch.half_sweep(0, b, False), ch.half_sweep(1, b, False)
+        share[b] = float(ch.exact_draws.sum()) / (3 * replicas * c.n_spins)
+    step = (4 * med[unmeasured] + med["sweep int8x3, fused numba"]) / 5
+    vs_measured = med["sweep int8x3, fused numba"] / med[unmeasured]
+    shares = ", ".join(f"{100 * v:.2f}% at beta = {b:g}" for b, v in sorted(share.items()))
     # largest field error against float64, over every layer
     J64 = [torch.from_numpy(j.astype(np.float64)) for j in c.J]
     err = {}
@@ -90,6 +104,11 @@ float32 sweep: {100 * med['fields float32'] / med['sweep float32, fused numba']:
 {100 * med['fields int8x3 (int8 products)'] / med['sweep int8x3, fused numba']:.0f}%. int8x3 against float32, \
 both fused: fields {med['fields float32'] / med['fields int8x3 (int8 products)']:.2f}x, sweep \
 {med['sweep float32, fused numba'] / med['sweep int8x3, fused numba']:.2f}x.
+
+Unmeasured sweeps (population annealing's sweeps before a step's last; the same chain bit for bit): \
+{med[unmeasured]:.1f} ms, {base / med[unmeasured]:.2f}x the torch sweep, {vs_measured:.2f}x the measured int8x3 \
+sweep. Share of the draws that took the third digit: {shares}. A population-annealing step of 5 sweeps \
+(4 unmeasured, 1 measured): {step:.1f} ms per sweep, {base / step:.2f}x.
 
 Largest field error against float64 over every layer: float32 {err['float32']:.2e}, split-bf16 \
 {err['split-bf16']:.2e}, int8x3 {err['int8x3']:.2e} (rms field {rms:.2f}).

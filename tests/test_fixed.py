@@ -100,3 +100,69 @@ def test_auto_takes_int8x3_exactly_where_the_cpu_has_int8_dot_products(monkeypat
         assert chain.resolve_precision("float32") == "float32"
     with pytest.raises(Exception, match="CPU only"):
         chain.resolve_precision("int8x3", "meta")
+
+
+def _heavy_tailed(seed, sizes=(48, 90, 40, 70)):
+    """Couplings with one large outlier, so the common step (and the third digit's bound) is coarse."""
+    rng = np.random.default_rng(seed)
+    J = [(rng.standard_t(3, size=(a, b)) * 0.3).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+    J[1][0, 0] = 25.0
+    return Couplings.from_matrices(J)
+
+
+def _run_pair(c, beta, sweeps=6, R=24, seed=5, bound_scale=1.0):
+    s = np.random.default_rng(seed).choice(np.array([-1, 1], np.int8), (R, c.n_spins))
+    exact = LayerChains(c, s, "cpu", seed, "int8x3")
+    fast = LayerChains(c, s, "cpu", seed, "int8x3")
+    fast._B = [b * bound_scale for b in fast._B]
+    for _ in range(sweeps):
+        for p in (0, 1):
+            exact.half_sweep(p, beta)
+            assert fast.half_sweep(p, beta, measure=False) is None
+    return exact, fast
+
+
+@pytest.mark.parametrize("beta", [0.02, 0.3, 1.0, 4.0])
+def test_two_digit_draws_are_the_exact_draws(beta):
+    """Unmeasured sweeps draw from the top two digits' products and take the third only where those leave the
+    draw undecided: the same spins and random streams as the full int8x3 sweep, bit for bit, with both kinds
+    of site present."""
+    c = _heavy_tailed(11)
+    exact, fast = _run_pair(c, beta)
+    np.testing.assert_array_equal(fast.spins(), exact.spins())
+    np.testing.assert_array_equal(fast.streams, exact.streams)
+    draws = 6 * 24 * c.n_spins
+    assert 0 < fast.exact_draws.sum() < draws
+
+
+def test_two_digit_draws_need_their_bound():
+    """The identity rests on the bound of the third digit: with every site sent to the exact field it still
+    holds, with the bound taken as zero it breaks (the test can fail)."""
+    c = _heavy_tailed(12)
+    exact, fast = _run_pair(c, 0.5, bound_scale=1e6)
+    np.testing.assert_array_equal(fast.spins(), exact.spins())
+    assert fast.exact_draws.sum() == 6 * 24 * c.n_spins
+    exact, fast = _run_pair(c, 0.5, bound_scale=0.0)
+    assert not np.array_equal(fast.spins(), exact.spins())
+
+
+def test_two_digit_draws_on_minilm():
+    """The same on the embedded MiniLM (its largest coupling, 7.9, is some 60 typical ones)."""
+    from ising_nn import load_couplings
+
+    c = load_couplings("minilm")
+    for beta in (0.1, 0.6, 2.0):
+        exact, fast = _run_pair(c, beta, sweeps=3, R=8)
+        np.testing.assert_array_equal(fast.spins(), exact.spins())
+        assert fast.exact_draws.sum() > 0
+
+
+def test_tanh_pair_error_is_within_the_slack_the_two_digit_draws_allow():
+    """draw_i8_two_digits allows _TANH_SLACK for two evaluations of the float32 tanh; measured here."""
+    from ising_nn.kernels.heatbath import _TANH_SLACK, tanh_pair
+
+    x = np.concatenate([np.linspace(-12, 12, 200_001), np.geomspace(1e-8, 1.0, 20_001)]).astype(np.float32)
+    got = np.array([tanh_pair(v) for v in x], dtype=np.float64)
+    x64 = x.astype(np.float64)
+    assert np.abs(got[:, 0] - np.tanh(x64)).max() < _TANH_SLACK / 10
+    assert np.abs(got[:, 1] - 1 / np.cosh(x64) ** 2).max() < 1e-6

@@ -157,9 +157,9 @@ def test_fewer_sweeps_above_tmax_spend_them_where_asked_and_stay_exact(small, mo
     calls: list[float] = []
     real = LayerChains.half_sweep
 
-    def counted(self, parity, beta):
+    def counted(self, parity, beta, measure=True):
         calls.append(beta)
-        return real(self, parity, beta)
+        return real(self, parity, beta, measure)
 
     monkeypatch.setattr(LayerChains, "half_sweep", counted)
     r = population_annealing(c, **{**PA_KW, "runs": 4, "sweeps": 3}, hot_sweeps=1, precision="float32")
@@ -192,6 +192,27 @@ def _same(a, b):
     how = ("seconds", "run_seconds", "threads_per_run")  # how it ran, not what it found
     assert {k: v for k, v in a.header.items() if k not in how} == {k: v for k, v in b.header.items()
                                                                     if k not in how}
+
+
+def test_unmeasured_sweeps_change_nothing(small, monkeypatch):
+    """Sweeps before a step's last take no sums (with int8x3, two digits' products and the third where needed):
+    the result equals a run whose every sweep is measured, bit for bit."""
+    from ising_nn.canonical.chain import LayerChains
+
+    c, _ = small
+    kw = {**QUICK, "sweeps": 3, "precision": "int8x3"}
+    fast = population_annealing(c, **kw)
+    real = LayerChains.half_sweep
+    seen = []
+
+    def always(self, parity, beta, measure=True):
+        seen.append(measure)
+        return real(self, parity, beta, True)
+
+    monkeypatch.setattr(LayerChains, "half_sweep", always)
+    slow = population_annealing(c, **kw)
+    assert seen.count(False) == 2 * seen.count(True) > 0  # two of every three sweeps unmeasured
+    _same(fast, slow)
 
 
 def test_same_seed_same_result_other_seed_other_result(small):

@@ -46,7 +46,7 @@ import torch
 
 from ising_nn.errors import IsingNNError
 from ising_nn.kernels.fixed import combine_digits, fixed_point_digits
-from ising_nn.kernels.heatbath import heat_bath_bf16, heat_bath_f32, heat_bath_i8
+from ising_nn.kernels.heatbath import draw_i8_two_digits, heat_bath_bf16, heat_bath_f32, heat_bath_i8
 from ising_nn.kernels.marginal import marginal_sums
 from ising_nn.kernels.rng import seed_states
 from ising_nn.model.couplings import Couplings
@@ -136,6 +136,9 @@ class LayerChains:
         elif self.precision == "int8x3":
             self._delta, digits = fixed_point_digits(c.J)
             self._W = [self._digit_weights(digits, l) for l in range(len(self.sizes))]
+            self._W01 = [W[:, : 2 * n].contiguous() for W, n in zip(self._W, self.sizes)]
+            self._D2 = [np.ascontiguousarray(W[:, 2 * n :].numpy().T) for W, n in zip(self._W, self.sizes)]
+            self._B = [self._delta * np.abs(D.astype(np.int32)).sum(1, dtype=np.float64) for D in self._D2]
         self.S: list[torch.Tensor] = []
         self.set_spins(s_rn)
         self._seed = int(generator_seed)
@@ -144,6 +147,9 @@ class LayerChains:
         if self.cpu:
             self.streams = seed_states(self._seed, self.n_replicas)
             self._w = np.empty((self.n_replicas, max(self.sizes)), dtype=np.float32)
+            self._a = np.empty((self.n_replicas, max(self.sizes)), dtype=np.int8)
+            #: Sites per replica whose draw needed the third digit (``measure=False`` sweeps of ``int8x3``).
+            self.exact_draws = np.zeros(self.n_replicas, dtype=np.int64)
 
     def _split_weights(self, l: int) -> torch.Tensor:
         """``[J_hi_{l-1}; J_hi_l^T; J_lo_{l-1}; J_lo_l^T]`` in bfloat16, shape ``(2 K_l, n_l)``."""
@@ -192,28 +198,40 @@ class LayerChains:
         lo = torch.addmm(hi, torch.cat([X, X], 1), W, alpha=1, beta=-1)
         return hi, lo
 
-    def half_sweep(self, parity: int, beta_r) -> HalfSweep:
+    def half_sweep(self, parity: int, beta_r, measure: bool = True) -> HalfSweep | None:
         """Draw every layer of the given parity from its conditional distribution at inverse temperatures
-        ``beta_r`` (array-like, ``(R,)`` or ``(R, 1)``)."""
+        ``beta_r`` (array-like, ``(R,)`` or ``(R, 1)``).
+
+        ``measure=False`` skips the sums and returns None; with ``int8x3`` on the CPU the draws then come from
+        the top two digits' products, the third digit's taken only for the sites those leave undecided
+        (:func:`ising_nn.kernels.heatbath.draw_i8_two_digits`): the same spins and streams, bit for bit, for
+        two thirds of the products.
+        """
         if isinstance(beta_r, torch.Tensor):
             beta_r = beta_r.detach().cpu().numpy()
         beta = np.ascontiguousarray(np.asarray(beta_r, dtype=np.float32).reshape(-1))
         if beta.size == 1:
             beta = np.full(self.n_replicas, beta[0], dtype=np.float32)
         if not self.cpu:
-            return self._half_sweep_torch(parity, torch.as_tensor(beta, device=self.device)[:, None])
+            out = self._half_sweep_torch(parity, torch.as_tensor(beta, device=self.device)[:, None])
+            return out if measure else None
         R = self.n_replicas
         E, m, v = np.zeros(R), np.zeros(R), np.zeros(R)
         for l in range(parity, len(self.S), 2):
             if self.precision == "split-bf16":
                 hi, lo = self._split_field(l)
                 heat_bath_bf16(_u16(hi), _u16(lo), beta, self.streams, self._w, _u16(self.S[l]), E, m, v)
+            elif self.precision == "int8x3" and not measure:
+                X = self._neighbours(l)
+                P = torch._int_mm(X, self._W01[l])
+                draw_i8_two_digits(P.numpy(), X.numpy(), self._D2[l], self._B[l], self._delta, beta, self.streams,
+                                   self._w, self._a, self.S[l].numpy(), self.exact_draws)
             elif self.precision == "int8x3":
                 heat_bath_i8(self._digit_products(l).numpy(), self._delta, beta, self.streams, self._w,
                              self.S[l].numpy(), E, m, v)
             else:
                 heat_bath_f32(self.field(l).numpy(), beta, self.streams, self._w, self.S[l].numpy(), E, m, v)
-        return HalfSweep(E, m, v)
+        return HalfSweep(E, m, v) if measure else None
 
     def _half_sweep_torch(self, parity: int, beta_r: torch.Tensor) -> HalfSweep:
         R = self.n_replicas

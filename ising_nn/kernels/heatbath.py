@@ -26,7 +26,7 @@ from numba.extending import intrinsic
 from ising_nn.kernels.fixed import _field
 from ising_nn.kernels.rng import next_u64
 
-__all__ = ["heat_bath_f32", "heat_bath_bf16", "heat_bath_i8", "tanh_pair"]
+__all__ = ["heat_bath_f32", "heat_bath_bf16", "heat_bath_i8", "draw_i8_two_digits", "tanh_pair", "SECH2_LIPSCHITZ"]
 
 _FM = {"reassoc", "nsz", "arcp", "contract"}
 
@@ -169,3 +169,82 @@ def heat_bath_i8(P_rn3, delta, beta_r, state_r4, w_rn, s_rn, E_r, m_r, v_r):
         E_r[r] += e
         m_r[r] += m
         v_r[r] += v
+
+
+#: ``|d sech^2(x) / dx| <= 4 / (3 sqrt 3)`` (at ``tanh^2 x = 1/3``), rounded up.
+SECH2_LIPSCHITZ = 0.7699
+
+# Absolute error allowed for the float32 ``tanh`` of :func:`tanh_pair` at two arguments (measured below 3e-7
+# each, ``tests/test_fixed.py``), with room to spare.
+_TANH_SLACK = 4e-6
+
+
+@nb.njit(cache=True, parallel=True, fastmath=_FM)
+def draw_i8_two_digits(P_rn2, X_rk, D_nk, B_n, delta, beta_r, state_r4, w_rn, a_rn, s_rn, exact_r):
+    """The draws of :func:`heat_bath_i8`, bit for bit, from the products of the top two digits only.
+
+    With ``q2 = 65536 P0 + 256 P1`` the field is ``h = delta (q2 + P2)``, and ``|delta P2| <= B_n[i] = delta
+    sum_k |D_nk[i, k]|`` since the spins are +-1. So ``tanh(beta h)`` lies within
+    ``Delta (sech^2(beta h2) + SECH2_LIPSCHITZ Delta)`` of ``tanh(beta h2)`` with ``Delta = beta B`` (plus the
+    float32 roundings of ``h``, ``beta h`` and ``tanh``). Where the uniform ``u`` is farther than that from
+    ``tanh(beta h2)`` the draw ``u < tanh(beta h)`` is already decided; elsewhere (a fraction of the sites of
+    about ``beta B``) the third digit's product is taken for that site alone, ``P2 = D_nk[i] . X_rk[r]``, and
+    the spin drawn exactly as :func:`heat_bath_i8` does. The replica's stream advances by the same uniforms,
+    so a chain run with these draws is the chain run with :func:`heat_bath_i8`; no energy sums are taken.
+
+    Parameters
+    ----------
+    P_rn2 : ndarray, shape (R, 2n), int32
+        The neighbours' products with the digits d0 and d1, side by side.
+    X_rk : ndarray, shape (R, K), int8
+        The neighbours' spins (the left factor of those products).
+    D_nk : ndarray, shape (n, K), int8
+        The third digit d2 of the layer's couplings, one row per spin of the layer.
+    B_n : ndarray, shape (n,), float64
+        ``delta * sum_k |D_nk[i, k]|``.
+    delta : float
+        The fixed-point step.
+    beta_r : ndarray, shape (R,), float32
+    state_r4 : ndarray, shape (R, 4), uint64
+        The replicas' streams, advanced in place.
+    w_rn : ndarray, shape (R, >= n), float32
+        Scratch for the uniforms.
+    a_rn : ndarray, shape (R, >= n), int8
+        Scratch: the sites left undecided by the two digits.
+    s_rn : ndarray, shape (R, n), int8
+        Output spins.
+    exact_r : ndarray, shape (R,), int64
+        Incremented by the number of sites that needed the third digit.
+    """
+    R, n = s_rn.shape
+    K = X_rk.shape[1]
+    for r in nb.prange(R):
+        w = w_rn[r]
+        a = a_rn[r]
+        _uniforms(state_r4[r], w, n)
+        b = beta_r[r]
+        b64 = np.float64(b)
+        for i in range(n):  # vectorises
+            h2 = delta * (np.float64(P_rn2[r, i]) * 65536.0 + np.float64(P_rn2[r, n + i]) * 256.0)
+            x2 = b * np.float32(h2)
+            t, sech2 = tanh_pair(x2)
+            d = b64 * B_n[i] * (1.0 + 1e-6) + abs(np.float64(x2)) * 2.0**-20
+            margin = d * (np.float64(sech2) + 1e-6 + SECH2_LIPSCHITZ * d) + _TANH_SLACK
+            u = np.float64(w[i])
+            t64 = np.float64(t)
+            s_rn[r, i] = np.int8(1) if u < t64 - margin else np.int8(-1)
+            a[i] = np.int8(1) if abs(u - t64) <= margin else np.int8(0)
+        c = 0
+        for i in range(n):
+            if a[i]:
+                c += 1
+                acc = np.int32(0)
+                Dv = D_nk[i]
+                Xv = X_rk[r]
+                for k in range(K):
+                    acc += np.int32(np.int16(Dv[k]) * np.int16(Xv[k]))
+                h = np.float32(delta * ((np.float64(P_rn2[r, i]) * 65536.0 + np.float64(P_rn2[r, n + i]) * 256.0)
+                                        + np.float64(acc)))
+                up, _, _, _ = _site(h, b, w[i])
+                s_rn[r, i] = np.int8(1) if up else np.int8(-1)
+        exact_r[r] += c
