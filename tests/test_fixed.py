@@ -7,31 +7,45 @@ import pytest
 import torch
 
 from ising_nn.canonical.chain import LayerChains
-from ising_nn.kernels.fixed import DIGIT_SCALE, combine_digits, combine_digits_reference, fixed_point_digits
+from ising_nn.kernels.fixed import (DIGIT_SCALE, MAX_STEP_RATIO, combine_digits, combine_digits_reference,
+                                    fixed_point_digits, layer_steps)
 from ising_nn.model.couplings import Couplings
 
 
-def _value(delta, d):
-    return delta * (65536 * d[0].astype(np.int64) + 256 * d[1].astype(np.int64) + d[2].astype(np.int64))
+def _value(delta, k, d):
+    return delta * 2.0**-k * (65536 * d[0].astype(np.int64) + 256 * d[1].astype(np.int64) + d[2].astype(np.int64))
 
 
-def test_digits_rebuild_every_coupling_within_half_a_step():
+def test_digits_rebuild_every_coupling_within_half_its_matrix_step():
     rng = np.random.default_rng(0)
-    # heavy tails and both extremes: the largest coupling sets the step, the others must still fit
-    J = [(rng.standard_t(2, size=(7, 11)) * 0.1).astype(np.float32), rng.normal(size=(11, 5)).astype(np.float32)]
+    # heavy tails and both extremes: the largest coupling sets delta, the others must still fit their own step
+    J = [(rng.standard_t(2, size=(7, 11)) * 0.1).astype(np.float32), rng.normal(size=(11, 5)).astype(np.float32),
+         (rng.normal(size=(5, 4)) * 1e-4).astype(np.float32), (rng.normal(size=(4, 6)) * 1e-3).astype(np.float32)]
     J[1][0, 0] = -np.abs(J[0]).max() - 3.0  # the largest magnitude is negative
-    delta, D = fixed_point_digits(J)
-    assert delta == pytest.approx(float(max(np.abs(j).max() for j in J)) / DIGIT_SCALE)
-    for j, d in zip(J, D):
-        assert d.dtype == np.int8 and d.shape == (3, *j.shape)
-        assert np.abs(_value(delta, d) - j.astype(np.float64)).max() <= 0.5 * delta * (1 + 1e-12)
+    top = float(max(np.abs(j).max() for j in J))
+    delta, k, D = fixed_point_digits(J)
+    assert delta == pytest.approx(top / DIGIT_SCALE)
+    assert k[1] == 0  # the matrix holding the largest coupling
+    assert np.abs(np.diff(k)).max() <= MAX_STEP_RATIO and k[2] == k[1] + MAX_STEP_RATIO  # 1e-4 of it: capped
+    for m, (j, d) in enumerate(zip(J, D)):
+        assert d.dtype == np.int8 and d.shape == (3, *j.shape) and k[m] >= 0
+        assert np.abs(j).max() * 2.0 ** k[m] <= top * (1 + 1e-12)
+        if m != 2:  # the finest power of two that fits: one more halving would overflow the digits
+            assert np.abs(j).max() * 2.0 ** (k[m] + 1) > top * (1 - 1e-6)
+        assert np.abs(_value(delta, k[m], d) - j.astype(np.float64)).max() <= 0.5 * delta * 2.0 ** -k[m] * (1 + 1e-12)
     # the largest coupling itself is representable (top digit at the edge of int8, not beyond)
     assert np.abs(D[1][0]).max() <= 127
 
 
+def test_layer_steps_put_both_neighbours_on_the_finer_grid():
+    delta_l, mult = layer_steps(0.5, np.array([2, 0, 6]), 4)
+    np.testing.assert_array_equal(delta_l, 0.5 * 2.0 ** -np.array([2, 2, 6, 6]))
+    np.testing.assert_array_equal(mult, [[1, 1], [1, 4], [64, 1], [1, 1]])
+
+
 def test_digits_of_zero_couplings():
-    delta, D = fixed_point_digits([np.zeros((2, 3), np.float32)])
-    assert delta > 0 and not D[0].any()
+    delta, k, D = fixed_point_digits([np.zeros((2, 3), np.float32)])
+    assert delta > 0 and k[0] == 0 and not D[0].any()
 
 
 def test_combine_matches_the_reference_on_extreme_products():
@@ -46,16 +60,17 @@ def test_combine_matches_the_reference_on_extreme_products():
 
 
 def test_int8x3_fields_are_the_exact_fields_of_the_rounded_couplings():
-    """Against float64 products of the digit-rebuilt couplings: equal to one float32 rounding; and within the
-    rounding bound sum_j delta / 2 of the float32 couplings' fields."""
+    """Against float64 products of the digit-rebuilt couplings (each matrix on its own step): equal to one
+    float32 rounding; and within the rounding bound sum_j delta_m / 2 of the float32 couplings' fields."""
     rng = np.random.default_rng(2)
     sizes = [9, 17, 4, 13, 8]
     c = Couplings.from_matrices([(rng.normal(size=(a, b)) * (1 + 10 * (k == 1))).astype(np.float32)
                                  for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))])
     s = rng.choice(np.array([-1, 1], np.int8), (6, c.n_spins))
     ch = LayerChains(c, s, "cpu", 0, "int8x3")
-    delta, D = fixed_point_digits(c.J)
-    Jq = [torch.from_numpy(_value(delta, d)) for d in D]
+    delta, k, D = fixed_point_digits(c.J)
+    assert len(set(k)) > 1  # the matrices do not share one step
+    Jq = [torch.from_numpy(_value(delta, km, d)) for km, d in zip(k, D)]
     J64 = [torch.from_numpy(j.astype(np.float64)) for j in c.J]
     S = [torch.from_numpy(x.astype(np.float64)) for x in c.split(s)]
     L = len(sizes)
@@ -64,8 +79,8 @@ def test_int8x3_fields_are_the_exact_fields_of_the_rounded_couplings():
             return (S[l - 1] @ W[l - 1] if l > 0 else 0) + (S[l + 1] @ W[l].T if l < L - 1 else 0)
         got = ch.field(l).numpy()
         np.testing.assert_array_equal(got, f(Jq).numpy().astype(np.float32))
-        K = (sizes[l - 1] if l > 0 else 0) + (sizes[l + 1] if l < L - 1 else 0)
-        assert np.abs(got - f(J64).numpy()).max() <= K * delta / 2 + 2.0**-23 * np.abs(got).max()
+        bound = (sizes[l - 1] * 2.0 ** -k[l - 1] if l > 0 else 0) + (sizes[l + 1] * 2.0 ** -k[l] if l < L - 1 else 0)
+        assert np.abs(got - f(J64).numpy()).max() <= bound * delta / 2 + 2.0**-23 * np.abs(got).max()
 
 
 def test_int8x3_chains_are_the_same_whatever_the_threads():
@@ -103,10 +118,11 @@ def test_auto_takes_int8x3_exactly_where_the_cpu_has_int8_dot_products(monkeypat
 
 
 def _heavy_tailed(seed, sizes=(48, 90, 40, 70)):
-    """Couplings with one large outlier, so the common step (and the third digit's bound) is coarse."""
+    """Couplings with a large outlier in every matrix, so the steps (and the third digit's bound) are coarse."""
     rng = np.random.default_rng(seed)
     J = [(rng.standard_t(3, size=(a, b)) * 0.3).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
-    J[1][0, 0] = 25.0
+    for m, j in enumerate(J):
+        j[0, 0] = 25.0 / (1 + m % 2)
     return Couplings.from_matrices(J)
 
 

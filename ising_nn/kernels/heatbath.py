@@ -184,7 +184,7 @@ def draw_i8_two_digits(P_rn2, X_rk, D_nk, B_n, delta, beta_r, state_r4, w_rn, a_
     """The draws of :func:`heat_bath_i8`, bit for bit, from the products of the top two digits only.
 
     With ``q2 = 65536 P0 + 256 P1`` the field is ``h = delta (q2 + P2)``, and ``|delta P2| <= B_n[i] = delta
-    sum_k |D_nk[i, k]|`` since the spins are +-1. So ``tanh(beta h)`` lies within
+    sum_k |D_nk[i, k] X_rk[r, k]|``, the same for every replica since the spins are +-1. So ``tanh(beta h)`` lies within
     ``Delta (sech^2(beta h2) + SECH2_LIPSCHITZ Delta)`` of ``tanh(beta h2)`` with ``Delta = beta B`` (plus the
     float32 roundings of ``h``, ``beta h`` and ``tanh``). Where the uniform ``u`` is farther than that from
     ``tanh(beta h2)`` the draw ``u < tanh(beta h)`` is already decided; elsewhere (a fraction of the sites of
@@ -197,11 +197,12 @@ def draw_i8_two_digits(P_rn2, X_rk, D_nk, B_n, delta, beta_r, state_r4, w_rn, a_
     P_rn2 : ndarray, shape (R, 2n), int32
         The neighbours' products with the digits d0 and d1, side by side.
     X_rk : ndarray, shape (R, K), int8
-        The neighbours' spins (the left factor of those products).
+        The left factor of those products: the neighbours' spins, each neighbour's times its power of two
+        (:mod:`.fixed`).
     D_nk : ndarray, shape (n, K), int8
         The third digit d2 of the layer's couplings, one row per spin of the layer.
     B_n : ndarray, shape (n,), float64
-        ``delta * sum_k |D_nk[i, k]|``.
+        The bound above.
     delta : float
         The fixed-point step.
     beta_r : ndarray, shape (R,), float32
@@ -241,7 +242,7 @@ def draw_i8_two_digits(P_rn2, X_rk, D_nk, B_n, delta, beta_r, state_r4, w_rn, a_
                 acc = np.int32(0)
                 Dv = D_nk[i]
                 Xv = X_rk[r]
-                for k in range(K):
+                for k in range(K):  # vectorises
                     acc += np.int32(np.int16(Dv[k]) * np.int16(Xv[k]))
                 h = np.float32(delta * ((np.float64(P_rn2[r, i]) * 65536.0 + np.float64(P_rn2[r, n + i]) * 256.0)
                                         + np.float64(acc)))
