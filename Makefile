@@ -20,7 +20,7 @@ help:
 	@echo "make test-slow full-size runs marked slow"
 	@echo "make bench     benchmarks; writes bench/RESULTS.md"
 	@echo "make bench-canonical  the canonical engine alone; writes bench/CANONICAL.md"
-	@echo "make bench-sweep  anatomy of one heat-bath sweep on MiniLM (fields against the rest); writes bench/SWEEP.md"
+	@echo "make bench-sweep  anatomy of one heat-bath sweep on MiniLM (fields against the rest); writes bench/SWEEP.md (--config gpt2: bench/SWEEP_gpt2.md)"
 	@echo "make bench-crosscheck  population annealing against replica exchange on an untuned full-size BERT; writes bench/CROSSCHECK.md"
 	@echo "make bench-precision  reduced-precision fields (split-bf16, int8x3) against float32 at full size (population annealing on MiniLM); writes bench/PRECISION.md"
 	@echo "make bench-tc  the T_c answer's tables from the cached MiniLM results (PT against PA, R against 4R); writes bench/TC.md"

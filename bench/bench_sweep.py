@@ -1,7 +1,8 @@
-"""Anatomy of one heat-bath sweep on MiniLM (``make bench-sweep``): the layer fields (matrix products) against
-the rest, for the element-wise part done as separate torch operations (the engine before the fused pass) and
-as one fused numba pass, with float32, split-bfloat16 and int8x3 fields; medians of interleaved repetitions in one
-process, so that the ratios share the machine's state. Writes ``bench/SWEEP.md``."""
+"""Anatomy of one heat-bath sweep on MiniLM (``make bench-sweep``; ``--model`` for another): the layer fields
+(matrix products) against the rest, for the element-wise part done as separate torch operations (the engine
+before the fused pass) and as one fused numba pass, with float32, split-bfloat16 and int8x3 fields, and the
+unmeasured int8x3 sweep (two digits, the third on demand); medians of interleaved repetitions in one process,
+so that the ratios share the machine's state. Writes ``bench/SWEEP.md``."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ import torch
 REPEATS = 7
 
 
-def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
+def main(replicas: int = 368, out: str = "bench/SWEEP.md", model: str = "minilm", config: str | None = None) -> None:
     import ising_nn as isn
     from ising_nn.canonical.chain import LayerChains, resolve_precision
 
     t_all = time.perf_counter()
-    c = isn.load_couplings("minilm")
+    c = isn.load_couplings(model)
     s = np.random.default_rng(0).choice(np.array([-1, 1], np.int8), (replicas, c.n_spins))
     L = len(c.layer_sizes)
     f32 = LayerChains(c, s, "cpu", 0, "float32")
@@ -82,14 +83,23 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md") -> None:
     rows = []
     for k, v in med.items():
         rows.append(f"| {k} | {v:.1f} | {base / v:.2f}x |" if k.startswith("sweep") else f"| {k} | {v:.1f} | |")
+    command = "`python -m bench.bench_sweep` (`make bench-sweep`)"
+    if config is not None:
+        command = f"`python -m bench.bench_sweep --config {config} --replicas {replicas} --out {out}`"
+    elif (model, replicas, out) != ("minilm", 368, "bench/SWEEP.md"):
+        command = f"`python -m bench.bench_sweep --model {model} --replicas {replicas} --out {out}`"
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
                f"{os.getloadavg()[0]:.2f} at the end; torch {torch.__version__}, {torch.get_num_threads()} threads")
-    text = f"""# Heat-bath sweep anatomy on MiniLM
+    name = "MiniLM" if model == "minilm" else config or os.path.basename(os.path.normpath(model))
+    if config is not None:
+        name += " (built from its configuration, random weights)"
+    text = f"""# Heat-bath sweep anatomy on {name}
 
 - date: {datetime.datetime.now().isoformat(timespec='seconds')}
-- command: `python -m bench.bench_sweep` (`make bench-sweep`), {time.perf_counter() - t_all:.0f} s in all
+- command: {command}, {time.perf_counter() - t_all:.0f} s in all
 - machine: {machine}
-- MiniLM: {c.n_spins:,} spins, {replicas} replicas; `auto` precision here: {resolve_precision('auto')}
+- {name}: {c.n_spins:,} spins, {c.n_bonds:,} couplings, {replicas} replicas; `auto` precision here: \
+{resolve_precision('auto')}
 - medians of {REPEATS} interleaved repetitions (ms per sweep: every layer drawn once)
 
 | what | ms | speed-up against the torch element-wise sweep |
@@ -119,4 +129,22 @@ Largest field error against float64 over every layer: float32 {err['float32']:.2
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="minilm", help="a model name or a checkpoint folder (default minilm)")
+    ap.add_argument("--config", help="instead, a model built from its configuration (bench.bench_paper's names)")
+    ap.add_argument("--replicas", type=int, default=368)
+    ap.add_argument("--out", default="bench/SWEEP.md")
+    a = ap.parse_args()
+    if a.config is None:
+        main(a.replicas, a.out, a.model)
+    else:
+        import tempfile
+        from pathlib import Path
+
+        from bench.bench_paper import build
+
+        with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
+            build(a.config, Path(tmp) / a.config)
+            main(a.replicas, a.out, str(Path(tmp) / a.config), a.config)

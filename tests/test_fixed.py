@@ -7,8 +7,14 @@ import pytest
 import torch
 
 from ising_nn.canonical.chain import LayerChains
-from ising_nn.kernels.fixed import (DIGIT_SCALE, MAX_STEP_RATIO, combine_digits, combine_digits_reference,
-                                    fixed_point_digits, layer_steps)
+from ising_nn.kernels.fixed import (
+    DIGIT_SCALE,
+    MAX_STEP_RATIO,
+    combine_digits,
+    combine_digits_reference,
+    fixed_point_digits,
+    layer_steps,
+)
 from ising_nn.model.couplings import Couplings
 
 

@@ -12,7 +12,8 @@ stream (:mod:`.rng`), so a run is the same for a given seed whatever the number 
 stay with their slot when population annealing copies a replica's spins. ``tanh`` is evaluated as
 ``(1 - q) / (1 + q)`` with ``q = exp(-2 |beta h|)`` from a float32 polynomial (Cephes' ``expf``, relative
 error ~1e-7) that vectorises, which libm's ``tanhf`` does not; ``1 - tanh^2 = 4 q / (1 + q)^2`` keeps its
-relative precision where the spin is nearly frozen.
+relative precision where the spin is nearly frozen. :func:`draw_i8_two_digits` makes the same draws as
+:func:`heat_bath_i8` without the sums, from two of the three int8 products (the third only where needed).
 """
 
 from __future__ import annotations
