@@ -41,7 +41,7 @@ from ising_nn.canonical.estimators import N_BLOCKS
 from ising_nn.canonical.exchange import exchange
 from ising_nn.canonical.ladder import MIN_ACCEPTANCE, refine_ladder
 from ising_nn.canonical.mbar import ThermoCurve
-from ising_nn.canonical.tempering import EQ_ALPHA, EQ_WINDOW, equilibration_test, window_test
+from ising_nn.canonical.rungs import EQ_ALPHA, EQ_WINDOW, equilibration_test, window_test
 from ising_nn.errors import IsingNNError
 from ising_nn.model.couplings import Couplings
 from ising_nn.results.thermo import COLUMNS

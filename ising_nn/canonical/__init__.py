@@ -2,10 +2,11 @@
 
 Shared: the layer-block heat bath (``chain``: torch products, a fused numba pass on the CPU), Rao-Blackwellised
 estimators (``estimators``), input checks and checkpoints (``common``), MBAR (``mbar``, pymbar).
-Replica exchange (``tempering``, ``ladder``, ``exchange``): a ladder from a hot and a cold start, the hot/cold
-equilibration test, MBAR on the exact marginal of half the layers for U, C, F, S (``rbmbar``), and the density
-of states joined from MBAR on raw energies and Wang-Landau (``hybrid``). Population annealing (``population``:
-one run, resampling, families; ``annealing``: the schedule, runs on Dask, their weighted average).
+Replica exchange (``tempering``, ``ladder``, ``exchange``, ``rungs``): a ladder from a hot and a cold start, the
+hot/cold equilibration test (``rungs``), MBAR on the exact marginal of half the layers for U, C, F, S
+(``rbmbar``), and the density of states joined from MBAR on raw energies and Wang-Landau (``hybrid``).
+Population annealing (``population``: one run, resampling, families; ``annealing``: the schedule, runs on Dask,
+their weighted average).
 """
 
 from ising_nn.canonical.annealing import PopulationResult, population_annealing
@@ -13,7 +14,8 @@ from ising_nn.canonical.chain import LayerChains
 from ising_nn.canonical.hybrid import hybrid_dos
 from ising_nn.canonical.ladder import place_ladder
 from ising_nn.canonical.mbar import MBARSamples, ThermoCurve, mbar_curve
-from ising_nn.canonical.tempering import CanonicalResult, RungStats, canonical_thermo
+from ising_nn.canonical.rungs import RungStats
+from ising_nn.canonical.tempering import CanonicalResult, canonical_thermo
 from ising_nn.results.thermo import read_thermo, write_thermo
 
 __all__ = [

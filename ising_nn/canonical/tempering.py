@@ -2,10 +2,9 @@
 
 Two ladders run side by side in one batch of replicas: the *hot* one starts from independent uniform spins,
 the *cold* one from a low-energy state (the ground-state search's). A rung's numbers are used only where the
-two agree within their errors, rung by rung and over windows of rungs (:func:`equilibration_test`,
-:func:`window_test`); MBAR then combines both ladders' samples over the
-equilibrated rungs: U, C, F, S on the grid from the odd layers' exact marginal (:mod:`.rbmbar`, sampled every
-``stride`` sweeps), ln g(E) from the raw energies (:mod:`.mbar`).
+two agree within their errors, rung by rung and over windows of rungs (:mod:`.rungs`); MBAR then combines both
+ladders' samples over the equilibrated rungs: U, C, F, S on the grid from the odd layers' exact marginal
+(:mod:`.rbmbar`, sampled every ``stride`` sweeps), ln g(E) from the raw energies (:mod:`.mbar`).
 """
 
 from __future__ import annotations
@@ -17,33 +16,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import norm
-from scipy.stats import t as student_t
 
 from ising_nn import validate
 from ising_nn._version import __version__
 from ising_nn.canonical.chain import LayerChains
 from ising_nn.canonical.common import check_device, check_range, cold_state, load_checkpoint, params_of, save_checkpoint
-from ising_nn.canonical.estimators import N_BLOCKS, jackknife, rb_moments, statistical_inefficiency
+from ising_nn.canonical.estimators import rb_moments
 from ising_nn.canonical.exchange import exchange
 from ising_nn.canonical.ladder import MIN_ACCEPTANCE, place_ladder, refine_ladder
 from ising_nn.canonical.mbar import MBARSamples, ThermoCurve, grid_edges, mbar_curve, mbar_ln_g
 from ising_nn.canonical.rbmbar import SPREAD, Targets, marginal_targets, rb_mbar_curve
+from ising_nn.canonical.rungs import RungStats, rung_stats
 from ising_nn.errors import IsingNNError
 from ising_nn.model.couplings import Couplings
 
-__all__ = ["canonical_thermo", "CanonicalResult", "RungStats", "equilibration_test", "window_test"]
+__all__ = ["canonical_thermo", "CanonicalResult"]
 
 SERIES = ("E", "m1", "v1", "m2", "v2")
 #: The odd layers' marginal at every rung's targets (:mod:`.rbmbar`), rows of shape (2, K, J).
 MARGINAL = ("L", "M", "V")
 HOT, COLD = 0, 1
-#: Family-wise false-alarm rate of the hot/cold test over all rungs and both observables (Bonferroni), half
-#: of it for single rungs and half for windows of ``EQ_WINDOW`` neighbouring rungs.
-EQ_ALPHA = 0.01
-#: Rungs averaged by the window test: a hot/cold difference of two errors at every rung passes every
-#: single-rung test (the threshold is ~3.8 errors) but not a window of 8 (5.7 errors of the average).
-EQ_WINDOW = 8
 #: Pairs measured below MIN_ACCEPTANCE + REFINE_MARGIN over a tuning round get a rung between them: a round's
 #: acceptance is a count over ~50 attempts (standard deviation ~0.07), and production must stay above the minimum.
 REFINE_MARGIN = 0.1
@@ -51,55 +43,6 @@ REFINE_MARGIN = 0.1
 RAW_BOOTSTRAP = 10
 #: Rounds of re-placing the rungs from measured energy spreads after the pilot's placement (then insertions).
 TUNE_ROUNDS = 2
-
-
-@dataclass(frozen=True)
-class RungStats:
-    """Per-rung estimates of both ladders; rung k has ``beta_k`` ascending (rung 0 is beta = 0).
-
-    Attributes
-    ----------
-    beta_k : ndarray, shape (K,)
-    U_lk, U_err_lk : ndarray, shape (2, K)
-        Rao-Blackwellised energy per spin and its jackknife error, ladder 0 hot, ladder 1 cold.
-    C_lk, C_err_lk : ndarray, shape (2, K)
-        Specific heat per spin and its jackknife error.
-    z_k : ndarray, shape (K,)
-        Largest |hot - cold| / combined error over U and C.
-    equilibrated_k : ndarray of bool, shape (K,)
-        This rung and every hotter one pass the hot/cold test (:func:`equilibration_test`), and no window of rungs
-        from the hot end down to this one fails (:func:`window_test`).
-    g_lk : ndarray, shape (2, K)
-        Statistical inefficiency 1 + 2 tau_int of the energy series (in sweeps).
-    acceptance_k : ndarray, shape (K - 1,)
-        Swap acceptance of the pair (k, k+1), both ladders pooled, over the production sweeps.
-    z_window_i : ndarray, shape (K - EQ_WINDOW + 1,)
-        Largest |hot - cold| / combined error over U and C of the mean over rungs ``i .. i + EQ_WINDOW - 1``
-        (its error a jackknife of the mean, so that neighbouring rungs' correlations count).
-    """
-
-    beta_k: np.ndarray
-    U_lk: np.ndarray
-    U_err_lk: np.ndarray
-    C_lk: np.ndarray
-    C_err_lk: np.ndarray
-    z_k: np.ndarray
-    equilibrated_k: np.ndarray
-    g_lk: np.ndarray
-    acceptance_k: np.ndarray
-    z_window_i: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-    @property
-    def T_k(self) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            return 1.0 / self.beta_k
-
-    @property
-    def ess_lk(self) -> np.ndarray:
-        """Effective sample size of each rung's energy series."""
-        return self.n_sweeps / self.g_lk
-
-    n_sweeps: int = 0
 
 
 @dataclass(frozen=True)
@@ -302,76 +245,6 @@ def _load(path: Path, c: Couplings, params: dict, device: str, precision: str) -
 
 
 # ---------------------------------------------------------------------------------------------- analysis
-def equilibration_test(U_lk, U_err_lk, C_lk, C_err_lk, alpha: float = EQ_ALPHA) -> tuple[np.ndarray, np.ndarray]:
-    """``(z_k, equilibrated_k)``: hot against cold start per rung, rungs ordered hot (beta = 0) to cold.
-
-    A rung passes if U and C of both starts agree within ``z_crit`` combined standard errors, ``z_crit`` the
-    two-sided Bonferroni threshold for a family-wise false-alarm rate ``alpha`` over all the comparisons;
-    ``equilibrated_k`` also needs every hotter rung to pass.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zU = np.abs(U_lk[0] - U_lk[1]) / np.hypot(U_err_lk[0], U_err_lk[1])
-        zC = np.abs(C_lk[0] - C_lk[1]) / np.hypot(C_err_lk[0], C_err_lk[1])
-    zU = np.where(np.isnan(zU), 0.0, zU)  # identical constant series (beta = 0 has C = 0 in both)
-    zC = np.where(np.isnan(zC), 0.0, zC)
-    z = np.maximum(zU, zC)
-    z_crit = norm.isf(alpha / (2 * 2 * len(z)))
-    return z, np.cumprod(z <= z_crit).astype(bool)
-
-
-def window_test(Uw_li, Uw_err_li, Cw_li, Cw_err_li, K: int, alpha: float = EQ_ALPHA / 2,
-                dof: int = N_BLOCKS - 1) -> tuple[np.ndarray, np.ndarray]:
-    """``(z_i, equilibrated_k)``: hot against cold start for the means over windows of neighbouring rungs.
-
-    ``*_li`` (shape (2, n_windows)): each ladder's mean of U and C per spin over rungs ``i .. i + w - 1`` and
-    its jackknife error. A consistent small difference, within every single rung's threshold, adds up over a
-    window. Window ``i`` passes if both differences are within Student's t threshold (``dof``) for a
-    family-wise rate ``alpha`` over all windows and both observables; a failing window fails its own rungs
-    and every colder one.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zU = np.abs(Uw_li[0] - Uw_li[1]) / np.hypot(Uw_err_li[0], Uw_err_li[1])
-        zC = np.abs(Cw_li[0] - Cw_li[1]) / np.hypot(Cw_err_li[0], Cw_err_li[1])
-    z = np.maximum(np.nan_to_num(zU), np.nan_to_num(zC))
-    ok = np.ones(K, dtype=bool)
-    if len(z):
-        bad = np.flatnonzero(z > student_t.isf(alpha / (2 * 2 * len(z)), dof))
-        if bad.size:
-            ok[bad[0]:] = False
-    return z, ok
-
-
-def _rung_stats(st: _State, n_spins: int) -> RungStats:
-    s = {k: np.asarray(st.series[k]) for k in SERIES}  # (n, 2, K)
-    beta = st.beta_k
-    K = len(beta)
-    U, Ue, C, Ce, g = (np.empty((2, K)) for _ in range(5))
-    w = min(EQ_WINDOW, K)
-    Uw, Uwe, Cw, Cwe = (np.empty((2, K - w + 1)) for _ in range(4))
-
-    def U_of(a, b):
-        return 0.5 * (a.mean(0) + b.mean(0)) / n_spins
-
-    def C_of(*x):
-        return beta**2 * rb_moments(beta, *x)[1] / n_spins
-
-    def window(x):
-        return np.convolve(x, np.ones(w) / w, mode="valid")
-
-    for l in range(2):
-        m1, v1, m2, v2 = (s[k][:, l] for k in ("m1", "v1", "m2", "v2"))
-        U[l], Ue[l] = jackknife(U_of, (m1, m2))
-        C[l], Ce[l] = jackknife(C_of, (m1, v1, m2, v2))
-        Uw[l], Uwe[l] = jackknife(lambda a, b: window(U_of(a, b)), (m1, m2))
-        Cw[l], Cwe[l] = jackknife(lambda *x: window(C_of(*x)), (m1, v1, m2, v2))
-        g[l] = statistical_inefficiency(s["E"][:, l])
-    z, ok = equilibration_test(U, Ue, C, Ce, alpha=EQ_ALPHA / 2)
-    zw, ok_w = window_test(Uw, Uwe, Cw, Cwe, K)
-    ok = ok & ok_w
-    acc = st.accepted_lk.sum(0) / np.maximum(st.attempted_lk.sum(0), 1)
-    return RungStats(beta, U, Ue, C, Ce, z, ok, g, acc, zw, n_sweeps=len(s["E"]))
-
-
 def _mbar_samples(st: _State, rungs: RungStats, max_samples: int):
     """Decorrelated energies of the equilibrated rungs, both ladders, at most ``max_samples`` per ladder."""
     E = np.asarray(st.series["E"])  # (n, 2, K)
@@ -390,7 +263,7 @@ def _mbar_samples(st: _State, rungs: RungStats, max_samples: int):
 
 def _analyse(st: _State, c: Couplings, tmin, tmax, points, n_bootstrap, max_samples, seed, header):
     N = c.n_spins
-    rungs = _rung_stats(st, N)
+    rungs = rung_stats(st.series, st.beta_k, st.accepted_lk, st.attempted_lk, N)
     K_eq = int(rungs.equilibrated_k.sum())
     T_eq = float(rungs.T_k[K_eq - 1]) if K_eq >= 2 else math.inf
     failed = [float(t) for t, ok in zip(rungs.T_k, rungs.equilibrated_k) if not ok]
