@@ -522,6 +522,17 @@ def test_cold_start_is_the_given_state(small):
     assert r.header["cold_start_energy_per_spin"] == f"{c.energy(cold) / c.n_spins:.6f}"
 
 
+def test_header_names_the_fields_arithmetic(small):
+    """The header says which precision ran and, for int8x3, how the couplings were rounded."""
+    from ising_nn.kernels.fixed import FIXED_POINT
+
+    c, _ = small
+    kw = dict(tmin=0.5, tmax=5.0, sweeps=80, seed=1, progress=False, points=5, n_bootstrap=2)
+    r = canonical_thermo(c, **kw, precision="int8x3")
+    assert r.header["precision"] == "int8x3" and r.header["fixed_point"] == FIXED_POINT
+    assert "fixed_point" not in canonical_thermo(c, **kw, precision="float32").header
+
+
 def test_integer_network_deeper_than_enumeration_matches_the_transfer_matrix():
     c = _int_net([3] * 12, seed=9)  # N = 36
     levels = transfer_matrix_dos(c)

@@ -272,6 +272,25 @@ def test_damaged_or_foreign_checkpoints_are_refused_in_one_line(small, tmp_path)
         population_annealing(c, **QUICK, checkpoint=ck, resume=True)
 
 
+def test_a_changed_fixed_point_scheme_is_another_hamiltonian(small, tmp_path, monkeypatch):
+    """int8x3 results name their rounding of the couplings (header and checkpoint), so neither a cache nor a
+    checkpoint written under another scheme is taken for this one; float32 results carry no such field."""
+    from ising_nn.canonical import chain
+    from ising_nn.kernels.fixed import FIXED_POINT
+
+    c, _ = small
+    kw = {**QUICK, "precision": "int8x3"}
+    assert population_annealing(c, **kw).header["fixed_point"] == FIXED_POINT
+    assert "fixed_point" not in population_annealing(c, **QUICK).header
+    ck = tmp_path / "ck"
+    monkeypatch.setattr(chain, "FIXED_POINT", "three int8 digits, one step for every matrix")
+    with pytest.raises(IsingNNError, match="time limit"):
+        population_annealing(c, **kw, checkpoint=ck, time_limit=1e-9)
+    monkeypatch.undo()
+    with pytest.raises(IsingNNError, match="other inputs .*fixed_point"):
+        population_annealing(c, **kw, checkpoint=ck, resume=True)
+
+
 @pytest.mark.parametrize("bad, match", [
     ({"population": 4}, "population"), ({"runs": 1}, "runs"), ({"overlap": 1.5}, "overlap"),
     ({"sweeps": 0}, "sweeps"), ({"hot_sweeps": 0}, "hot_sweeps"), ({"tmin": 6.0}, "tmin must be below tmax"),

@@ -27,6 +27,7 @@ from scipy.special import logsumexp, softmax
 
 from ising_nn import validate
 from ising_nn._version import __version__
+from ising_nn.canonical.chain import precision_fields
 from ising_nn.canonical.common import check_device, check_range
 from ising_nn.canonical.mbar import _peak
 from ising_nn.canonical.population import PARun, anneal_population
@@ -286,7 +287,7 @@ def population_annealing(
     return _result(c, results, pilot, tmin, tmax, dict(
         population=int(population), runs=int(runs), sweeps_per_step=int(sweeps),
         **({} if hot_sweeps in (None, sweeps) else dict(sweeps_above_tmax=int(hot_sweeps))), overlap=float(overlap),
-        pilot_population=pilot_R, seed=int(seed), device=device, precision=precision), t0, threads)
+        pilot_population=pilot_R, seed=int(seed), device=device, **precision_fields(precision)), t0, threads)
 
 
 def _result(c, results, pilot, tmin, tmax, inputs, t0, threads=None) -> PopulationResult:

@@ -47,13 +47,13 @@ import numpy as np
 import torch
 
 from ising_nn.errors import IsingNNError
-from ising_nn.kernels.fixed import combine_digits, fixed_point_digits, layer_steps
+from ising_nn.kernels.fixed import FIXED_POINT, combine_digits, fixed_point_digits, layer_steps
 from ising_nn.kernels.heatbath import draw_i8_two_digits, heat_bath_bf16, heat_bath_f32, heat_bath_i8
 from ising_nn.kernels.marginal import marginal_sums
 from ising_nn.kernels.rng import seed_states
 from ising_nn.model.couplings import Couplings
 
-__all__ = ["LayerChains", "HalfSweep", "PRECISIONS", "resolve_precision"]
+__all__ = ["LayerChains", "HalfSweep", "PRECISIONS", "resolve_precision", "precision_fields"]
 
 PRECISIONS = ("auto", "float32", "split-bf16", "int8x3")
 
@@ -68,6 +68,13 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
     if precision != "auto":
         return precision
     return "int8x3" if cpu and int8_dot_products() else "float32"
+
+
+def precision_fields(precision: str) -> dict:
+    """The header and checkpoint fields that name a run's arithmetic: ``precision``, and for ``int8x3`` its
+    fixed-point scheme (:data:`ising_nn.kernels.fixed.FIXED_POINT`), so that no cache or checkpoint matches
+    across a change of how the couplings are rounded."""
+    return {"precision": precision, **({"fixed_point": FIXED_POINT} if precision == "int8x3" else {})}
 
 
 def int8_dot_products() -> bool:

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import logsumexp
 
-from ising_nn.canonical.chain import LayerChains
+from ising_nn.canonical.chain import LayerChains, precision_fields
 from ising_nn.canonical.common import load_checkpoint, save_checkpoint
 from ising_nn.errors import IsingNNError
 from ising_nn.model.couplings import Couplings
@@ -252,7 +252,7 @@ def anneal_population(
     hot = int(sweeps) if hot_sweeps is None else int(hot_sweeps)
     params = dict(beta_max=float(beta_max), population=int(population), sweeps=int(sweeps), seed=int(seed),
                   **({} if hot == int(sweeps) else dict(hot_sweeps=hot, beta_hot=float(beta_hot))),
-                  schedule=sched, overlap=None if sched is not None else float(overlap), precision=precision,
+                  schedule=sched, overlap=None if sched is not None else float(overlap), **precision_fields(precision),
                   n_spins=N, n_bonds=c.n_bonds, coupling_sum=float(np.sum(c.buffer, dtype=np.float64)))
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if resume and ckpt is not None and ckpt.exists():

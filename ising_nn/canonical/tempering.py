@@ -19,7 +19,7 @@ import numpy as np
 
 from ising_nn import validate
 from ising_nn._version import __version__
-from ising_nn.canonical.chain import LayerChains
+from ising_nn.canonical.chain import LayerChains, precision_fields
 from ising_nn.canonical.common import check_device, check_range, cold_state, load_checkpoint, params_of, save_checkpoint
 from ising_nn.canonical.estimators import rb_moments
 from ising_nn.canonical.exchange import exchange
@@ -380,7 +380,8 @@ def canonical_thermo(
     tune = max(50, sweeps // 20) if tune_sweeps is None else int(tune_sweeps)
     t0 = time.perf_counter()
     params = params_of(c, tmin=float(tmin), tmax=float(tmax), sweeps=int(sweeps), burn_in=burn, seed=seed,
-                       pilot_sweeps=int(pilot_sweeps), tune_sweeps=tune, precision=precision, points=int(points),
+                       pilot_sweeps=int(pilot_sweeps), tune_sweeps=tune, **precision_fields(precision),
+                       points=int(points),
                        max_samples=int(max_samples))
     seeds = [int(x) for x in np.random.SeedSequence(seed).generate_state(4)]
     ckpt = Path(checkpoint) if checkpoint is not None else None
@@ -435,7 +436,7 @@ def canonical_thermo(
                            "needed); give more time, or --checkpoint and --resume")
     header = dict(method="replica-exchange layer heat bath + MBAR (pymbar)", n_spins=c.n_spins,
                   n_bonds=c.n_bonds, tmin=tmin, tmax=tmax, sweeps=int(sweeps), production_sweeps=n_prod,
-                  burn_in=burn, seed=seed, device=device, precision=precision, stop_reason=stop_reason,
+                  burn_in=burn, seed=seed, device=device, **precision_fields(precision), stop_reason=stop_reason,
                   cold_start_energy_per_spin=cold_energy,
                   seconds=f"{time.perf_counter() - t0:.1f}", version=f"ising-nn {__version__}")
     header.update(c.provenance.as_header())

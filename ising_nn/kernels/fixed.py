@@ -24,8 +24,10 @@ import numba as nb
 import numpy as np
 
 __all__ = ["fixed_point_digits", "layer_steps", "combine_digits", "combine_digits_reference", "DIGIT_SCALE",
-           "MAX_STEP_RATIO"]
+           "MAX_STEP_RATIO", "FIXED_POINT"]
 
+#: Names this scheme in headers and checkpoints: another rounding of the couplings is another Hamiltonian.
+FIXED_POINT = "three int8 digits, a power-of-two step per matrix"
 #: ``|q| <= DIGIT_SCALE``: the top digit then stays within int8 after the two lower digits borrow.
 DIGIT_SCALE = 126 * 65536
 #: Largest difference of ``k`` between neighbouring matrices: spins times ``2^6 = 64`` stay within int8.

@@ -134,6 +134,7 @@ def cached_population(
     :func:`ising_nn.canonical.population_annealing`; the figures' sweep gives ``"worker"``): the same numbers.
     Other parameters as :func:`~ising_nn.paper.cached_thermo`."""
     from ising_nn.canonical import population_annealing, write_thermo
+    from ising_nn.canonical.chain import precision_fields
 
     b = b or budget()
     blocks, shuffle, seed = check_inputs(blocks, shuffle, seed)
@@ -144,7 +145,7 @@ def cached_population(
     inputs = _inputs(model, blocks, shuffle, seed, sampler="population annealing", population=R, runs=b.pa_runs,
                      sweeps_per_step=b.pa_sweeps, tmin=f"{tmin:g}", tmax=f"{tmax:g}",
                      **({} if b.pa_sweeps_hot is None else dict(sweeps_above_tmax=b.pa_sweeps_hot)))
-    inputs["precision"] = b.precision  # the header's own field, written by the method
+    inputs.update(precision_fields(b.precision))  # the header's own fields, written by the method
     path = population_path(model, blocks=blocks, shuffle=shuffle, seed=seed, check=check, out_dir=out_dir)
     if not force and header_matches(path, inputs) and path.with_suffix(".npz").is_file():
         _say(verbose, f"population: read {path}")

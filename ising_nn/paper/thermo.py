@@ -128,6 +128,7 @@ def cached_thermo(
     (the header's ``input.tmin`` and ``input.tmax`` are the temperatures run). Other parameters as
     :func:`cached_dos`."""
     from ising_nn.canonical import canonical_thermo, write_thermo
+    from ising_nn.canonical.chain import precision_fields
 
     b = b or budget()
     blocks, shuffle, seed = check_inputs(blocks, shuffle, seed)
@@ -137,7 +138,7 @@ def cached_thermo(
     inputs = _inputs(model, blocks, shuffle, seed, sampler="canonical", sweeps=b.canonical_sweeps,
                      tmin=f"{tmin:g}", tmax=f"{tmax:g}",
                      cold=f"quench {b.quench_method} {b.quench_restarts}", estimator=CURVE_ESTIMATOR)
-    inputs["precision"] = b.precision  # the header's own field, written by the engine
+    inputs.update(precision_fields(b.precision))  # the header's own fields, written by the engine
     path = thermo_path(model, blocks=blocks, shuffle=shuffle, seed=seed, out_dir=out_dir)
     if not force and header_matches(path, inputs) and path.with_suffix(".npz").is_file():
         _say(verbose, f"thermo: read {path}")
