@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-crosscheck bench-precision bench-tc bench-paper bench-paper-run figures clean-figures help
+.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-crosscheck bench-precision bench-families bench-tc bench-paper bench-paper-run figures clean-figures help
 
 all: figures
 
@@ -23,6 +23,7 @@ help:
 	@echo "make bench-sweep  anatomy of one heat-bath sweep on MiniLM (fields against the rest); writes bench/SWEEP.md (--config gpt2: bench/SWEEP_gpt2.md)"
 	@echo "make bench-crosscheck  population annealing against replica exchange on an untuned full-size BERT; writes bench/CROSSCHECK.md"
 	@echo "make bench-precision  reduced-precision fields (split-bf16, int8x3) against float32 at full size (population annealing on MiniLM); writes bench/PRECISION.md"
+	@echo "make bench-families  population annealing's family statistic against sweeps per step on trained MiniLM; writes bench/FAMILIES.md"
 	@echo "make bench-tc  the T_c answer's tables from the cached MiniLM results (PT against PA, R against 4R); writes bench/TC.md"
 	@echo "make bench-paper  cost per stage of paper-sized models built from their configurations; writes bench/PAPER.md"
 	@echo "make bench-paper-run  gpt2 and opt-125m (65,280 spins) end to end at the figures' budget, checked; writes bench/PAPER_RUN.md"
@@ -63,6 +64,9 @@ bench-crosscheck: $(STAMP)
 
 bench-precision: $(STAMP)
 	$(PY) -m bench.bench_precision
+
+bench-families: $(STAMP)
+	$(PY) -m bench.bench_families
 
 bench-tc: $(STAMP)
 	$(PY) -m bench.bench_tc
