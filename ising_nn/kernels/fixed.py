@@ -87,9 +87,14 @@ def layer_steps(delta: float, k_m: np.ndarray, n_layers: int) -> tuple[np.ndarra
 
 
 @nb.njit(cache=True, inline="always")
+def _top2(P_rn, r, i, n):
+    """``65536 P0 + 256 P1`` of site ``i`` (exact in float64) from products laid out ``[P0 | P1 | ...]``."""
+    return np.float64(P_rn[r, i]) * 65536.0 + np.float64(P_rn[r, n + i]) * 256.0
+
+
+@nb.njit(cache=True, inline="always")
 def _field(P_rn3, delta, r, i, n):
-    return np.float32(delta * ((np.float64(P_rn3[r, i]) * 65536.0 + np.float64(P_rn3[r, n + i]) * 256.0)
-                               + np.float64(P_rn3[r, 2 * n + i])))
+    return np.float32(delta * (_top2(P_rn3, r, i, n) + np.float64(P_rn3[r, 2 * n + i])))
 
 
 @nb.njit(cache=True, parallel=True)

@@ -24,7 +24,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from ising_nn.kernels.fixed import _field
+from ising_nn.kernels.fixed import _field, _top2
 from ising_nn.kernels.rng import next_u64
 
 __all__ = ["heat_bath_f32", "heat_bath_bf16", "heat_bath_i8", "draw_i8_two_digits", "tanh_pair", "SECH2_LIPSCHITZ"]
@@ -227,7 +227,7 @@ def draw_i8_two_digits(P_rn2, X_rk, D_nk, B_n, delta, beta_r, state_r4, w_rn, a_
         b = beta_r[r]
         b64 = np.float64(b)
         for i in range(n):  # vectorises
-            h2 = delta * (np.float64(P_rn2[r, i]) * 65536.0 + np.float64(P_rn2[r, n + i]) * 256.0)
+            h2 = delta * _top2(P_rn2, r, i, n)
             x2 = b * np.float32(h2)
             t, sech2 = tanh_pair(x2)
             d = b64 * B_n[i] * (1.0 + 1e-6) + abs(np.float64(x2)) * 2.0**-20
@@ -245,8 +245,7 @@ def draw_i8_two_digits(P_rn2, X_rk, D_nk, B_n, delta, beta_r, state_r4, w_rn, a_
                 Xv = X_rk[r]
                 for k in range(K):  # vectorises
                     acc += np.int32(np.int16(Dv[k]) * np.int16(Xv[k]))
-                h = np.float32(delta * ((np.float64(P_rn2[r, i]) * 65536.0 + np.float64(P_rn2[r, n + i]) * 256.0)
-                                        + np.float64(acc)))
+                h = np.float32(delta * (_top2(P_rn2, r, i, n) + np.float64(acc)))  # as _field, with P2 = acc
                 up, _, _, _ = _site(h, b, w[i])
                 s_rn[r, i] = np.int8(1) if up else np.int8(-1)
         exact_r[r] += c
