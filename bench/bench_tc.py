@@ -1,6 +1,7 @@
 """The T_c answer's tables from the cached MiniLM results (``make bench-tc``): replica exchange
 (``dos/minilm/thermo/{trained,shuffled}.dat``) against population annealing (``..._pa.dat`` and its R/4 check
-``..._pa_check.dat``), both as ``make figures`` computed them. Nothing is sampled here; a missing result is
+``..._pa_check.dat``; a network the budget leaves to replica exchange, by default the shuffled one, has
+its ladders alone), both as ``make figures`` computed them. Nothing is sampled here; a missing result is
 one line and exit 2 (run ``make figures`` first). Writes ``bench/TC.md``: per network the lowest certified
 temperature of each method and its cost, U and C at T = 2, 3, 4, 5, 6 with errors and the family statistic,
 the largest |z| of R against R/4 and of population annealing against replica exchange where both are
@@ -23,26 +24,33 @@ CORES = os.cpu_count() or 1
 
 
 def _read(model: str, shuffle: float):
+    """The replica-exchange result and, where the budget ran it (``pa_shuffled``: not the shuffled network by
+    default), population annealing's result and its R/4 check (else None, None)."""
     from ising_nn.paper.paths import DOS_DIR, population_path
     from ising_nn.paper.population import CachedPopulation
     from ising_nn.paper.thermo import CachedThermo
 
     stem = "shuffled" if shuffle == 1.0 else "trained"
     pt_path = DOS_DIR / model / "thermo" / f"{stem}.dat"
-    paths = [pt_path, population_path(model, shuffle=shuffle), population_path(model, shuffle=shuffle, check=True)]
-    missing = [str(p) for p in paths if not p.is_file()]
+    pa = [population_path(model, shuffle=shuffle), population_path(model, shuffle=shuffle, check=True)]
+    needed = [pt_path] + (pa if shuffle == 0.0 or any(p.is_file() for p in pa) else [])
+    missing = [str(p) for p in needed if not p.is_file()]
     if missing:
         print(f"bench-tc: error: no {', '.join(missing)}: run `make figures` first", file=sys.stderr)
         raise SystemExit(2)
-    return CachedThermo.read(pt_path), CachedPopulation.read(paths[1]), CachedPopulation.read(paths[2])
+    if len(needed) == 1:
+        return CachedThermo.read(pt_path), None, None
+    return CachedThermo.read(pt_path), CachedPopulation.read(pa[0]), CachedPopulation.read(pa[1])
 
 
 def _cost(sec) -> dict:
-    """Wall seconds and core-hours: a replica-exchange run (seconds) used every core; population annealing's
-    headers (a list) say how long their pilot and runs took and on how many threads each (``run_seconds``,
-    ``threads_per_run``; without them, a run of every core)."""
-    if not isinstance(sec, list):
-        return dict(wall_s=sec, core_hours=sec * CORES / 3600)
+    """Wall seconds and core-hours: a replica-exchange header (a dict) says its seconds and threads (without
+    ``threads``, a run of every core); population annealing's headers (a list) say how long their pilot and
+    runs took and on how many threads each (``run_seconds``, ``threads_per_run``; without them, a run of every
+    core)."""
+    if isinstance(sec, dict):
+        s = float(sec["seconds"])
+        return dict(wall_s=s, core_hours=s * int(sec.get("threads", CORES)) / 3600)
     wall = sum(float(h["seconds"]) for h in sec)
     core = sum(float(h.get("run_seconds", h["seconds"])) * int(h.get("threads_per_run", CORES)) for h in sec)
     return dict(wall_s=wall, core_hours=core / 3600)
@@ -89,32 +97,59 @@ def _estimators(model: str, pts: dict) -> list[str]:
             markdown_table(pd.DataFrame(rows), 4), ""]
 
 
+def _ladders(pt) -> dict:
+    """Replica exchange's two ladders at :data:`TEMPS` (below T_equilibrated they disagree: not certified)."""
+    o = np.argsort(pt.T_k)[: int(np.isfinite(pt.T_k).sum())]  # ascending, beta = 0 left out
+    return {f"{q}_{l}": np.interp(np.log(TEMPS), np.log(pt.T_k[o]), getattr(pt, f"{q}_lk")[i][o],
+                                  left=np.nan, right=np.nan)
+            for q in ("U", "U_err", "C", "C_err") for i, l in enumerate(("hot", "cold"))}
+
+
+def _canonical_section(kind: str, pt, t_eq: float) -> list[str]:
+    """A network the budget left to replica exchange alone: its curve (MBAR over both ladders) and each ladder."""
+    from ising_nn.paper.compare import markdown_table
+    from ising_nn.paper.criticality import certify_canonical, compare_at
+
+    lad = _ladders(pt)
+    rows = [dict(T=r.T, PT_U=_pm(r.PT_U, r.PT_U_err), PT_U_hot=_pm(lad["U_hot"][j], lad["U_err_hot"][j]),
+                 PT_U_cold=_pm(lad["U_cold"][j], lad["U_err_cold"][j]), PT_C=_pm(r.PT_C, r.PT_C_err),
+                 PT_C_hot=_pm(lad["C_hot"][j], lad["C_err_hot"][j]),
+                 PT_C_cold=_pm(lad["C_cold"][j], lad["C_err_cold"][j]), PT_certified=r.PT_certified)
+            for j, r in enumerate(compare_at(TEMPS, certify_canonical(pt), pt).itertuples())]
+    return [f"## {kind}", "",
+            f"No population annealing in this budget (`pa_shuffled=False`): replica exchange alone, certified "
+            f"down to T = {t_eq:.4g}, where its hot and cold ladders agree.", "",
+            markdown_table(pd.DataFrame(rows), 4), ""]
+
+
 def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
     from ising_nn.paper.compare import markdown_table
-    from ising_nn.paper.criticality import certify, compare_at, tc_answer
+    from ising_nn.paper.criticality import certify, certify_canonical, compare_at, tc_answer
 
     certs, sections, cost, pts = {}, [], [], {}
     for kind, shuffle in (("trained", 0.0), ("shuffled", 1.0)):
         pt, main_, check = _read(model, shuffle)
         pts[kind] = pt
+        t_eq = float(pt.header["T_equilibrated"])
+        methods = [("replica exchange", t_eq, pt.header,
+                    f"{pt.header['sweeps']} sweeps, {pt.header['rungs']} rungs, hot and cold ladders agree")]
+        if main_ is None:
+            certs[kind] = certify_canonical(pt)
+            cost += [dict(network=kind, method=m, T_certified=T_low, **_cost(sec), how=what)
+                     for m, T_low, sec, what in methods]
+            sections += _canonical_section(kind, pt, t_eq)
+            continue
         cert = certify(main_, check, pt)
         certs[kind] = cert
-        t_eq = float(pt.header["T_equilibrated"])
         both = cert.T_t >= t_eq
-        for name, T_low, sec, what in (
-            ("replica exchange", t_eq, float(pt.header["seconds"]),
-             f"{pt.header['sweeps']} sweeps, {pt.header['rungs']} rungs, hot and cold ladders agree"),
+        methods.append(
             ("population annealing", cert.T_cert, [main_.header, check.header],
              f"{main_.runs} runs of R = {main_.population} and {check.runs} of R = {check.population}, "
-             f"{main_.header['input.sweeps_per_step']} sweeps per step; families, R against R/4, replica exchange"),
-        ):
-            cost.append(dict(network=kind, method=name, T_certified=T_low, **_cost(sec), how=what))
+             f"{main_.header['input.sweeps_per_step']} sweeps per step; families, R against R/4, replica exchange"))
+        cost += [dict(network=kind, method=m, T_certified=T_low, **_cost(sec), how=what)
+                 for m, T_low, sec, what in methods]
         df = compare_at(TEMPS, cert, pt)
-        # replica exchange's two ladders at every rung (below T_equilibrated they disagree: not certified)
-        o = np.argsort(pt.T_k)[: int(np.isfinite(pt.T_k).sum())]  # ascending, beta = 0 left out
-        lad = {f"{q}_{l}": np.interp(np.log(TEMPS), np.log(pt.T_k[o]), getattr(pt, f"{q}_lk")[i][o],
-                                     left=np.nan, right=np.nan)
-               for q in ("U", "U_err", "C", "C_err") for i, l in enumerate(("hot", "cold"))}
+        lad = _ladders(pt)
         rows = [dict(T=r.T, PA_U=_pm(r.PA_U, r.PA_U_err), PT_U_hot=_pm(lad["U_hot"][j], lad["U_err_hot"][j]),
                      PT_U_cold=_pm(lad["U_cold"][j], lad["U_err_cold"][j]), PA_C=_pm(r.PA_C, r.PA_C_err),
                      PT_C_hot=_pm(lad["C_hot"][j], lad["C_err_hot"][j]),
@@ -139,7 +174,7 @@ def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
         f"# T_c, trained against shuffled ({model})", "",
         f"- date: {datetime.date.today().isoformat()}; machine: {platform.processor() or platform.machine()}, "
         f"{CORES} cores; command: `make bench-tc` (reads the cached results of `make figures`; the costs are the "
-        "wall seconds in their headers, core-hours = seconds x cores)",
+        "wall seconds in their headers, core-hours = seconds x the threads they ran on)",
         "- U, C per spin; errors: population annealing jackknife over runs, replica exchange's hot and cold "
         "ladders (started from random spins and from the ground-state search) jackknife at each rung; "
         "rho_t: mean family statistic of the runs (the families criterion needs M_eff R >= 100 rho_t)", "",

@@ -267,6 +267,31 @@ def test_run_quality_replots_without_training(tmp_path):
     assert head["smoke"] == "True" and (tmp_path / "dos" / "quality" / "correlations.md").is_file()
 
 
+def test_sweep_quality_task_writes_what_the_notebooks_read(tmp_path):
+    """The figures' sweep computes the quality tables (one task per model) with the notebooks' inputs: the
+    fraction / accuracy / ladder notebooks' smoke call then finds them cached and trains nothing."""
+    from ising_nn.paper.budget import SMOKE_BUDGET
+    from ising_nn.paper.sweep import Task, figure_tasks, run_task
+    from ising_nn.quality import run_quality
+    from ising_nn.quality.report import SMOKE_FRACTIONS, SMOKE_QUENCH
+
+    assert figure_tasks([], SMOKE_BUDGET, quality=("vit-digits", "gpt2-text")) == [
+        Task("quality", "gpt2-text"), Task("quality", "vit-digits")]
+    dos = tmp_path / "dos"
+    run_task(Task("quality", "vit-digits"), SMOKE_BUDGET, str(dos), 1)
+    assert any((dos / "models").iterdir()) and any((dos / "quality").glob("shuffle-vit-digits-*.csv"))
+    # notebooks/fraction.ipynb's setup cell with smoke = True, but a fresh models folder
+    quench = QuenchSettings(SMOKE_QUENCH.method, SMOKE_QUENCH.restarts, SMOKE_QUENCH.sweeps,
+                            SMOKE_QUENCH.time_limit, None)
+    res = run_quality(smoke=True, tasks=("vit-digits",), models_dir=tmp_path / "fresh", dos_dir=dos,
+                      fractions=SMOKE_FRACTIONS, seeds=[0, 1, 2, 3, 4][:1], train_seed=0, quench=quench,
+                      n_boot=200, progress=False)
+    assert not (tmp_path / "fresh").exists() or not any((tmp_path / "fresh").iterdir())
+    assert len(res.shuffle["vit-digits"]) == len(SMOKE_FRACTIONS)
+    with pytest.raises(IsingNNError, match="quality task must be one of"):
+        run_task(Task("quality", "minilm"), SMOKE_BUDGET, str(dos), 1)
+
+
 # ------------------------------------------------------------------------------------------ correlations
 def test_spearman_monotone_and_reversed():
     x = np.random.default_rng(0).normal(size=25)

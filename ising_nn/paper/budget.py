@@ -69,6 +69,9 @@ class Budget:
         The fields' precision of both canonical methods (:mod:`ising_nn.canonical.chain`), named, never
         ``"auto"``: a budget gives the same numbers on every machine. Cached results are reused only when
         their header's ``precision`` is this one.
+    quality_smoke : bool
+        The quality study's sizes (:func:`ising_nn.quality.report.cached_quality`): tiny models, quench and
+        evaluations (the tests) instead of the notebooks' defaults.
     """
 
     wl_sweeps: float
@@ -90,6 +93,7 @@ class Budget:
     pa_tmin_trained: float = 3.5
     pa_tmin_shuffled: float = 1.5
     precision: str = "float32"
+    quality_smoke: bool = False
 
     def __post_init__(self) -> None:
         from ising_nn.canonical.chain import PRECISIONS
@@ -105,7 +109,7 @@ DEFAULT_BUDGET = Budget(DEFAULT_WL_SWEEPS, 40.0, None, "anneal", DEFAULT_QUENCH_
 #: Tiny budgets for the notebook tests: a fraction of a sweep per window, two depths plus the whole model, one seed.
 SMOKE_BUDGET = Budget(0.5, 1.0, 100, "layer", None, (1, 2), (0,), canonical_sweeps=80, canonical_tmin=8.0,
                       canonical_tmax=40.0, canonical_bins=400, pa_population=32, pa_runs=2,
-                      pa_sweeps=1, pa_tmin_trained=10.0, pa_tmin_shuffled=10.0)
+                      pa_sweeps=1, pa_tmin_trained=10.0, pa_tmin_shuffled=10.0, quality_smoke=True)
 
 
 def budget(smoke: bool = False) -> Budget:

@@ -34,6 +34,8 @@ __all__ = ["ORDER", "EXECUTED_DIR", "NotebookRun", "run_figures", "main"]
 ORDER = ("dos", "heat", "blocks", "fraction", "accuracy", "ladder", "overview", "analyze")
 #: The notebooks whose sampler runs the sweep computes beforehand.
 SAMPLED = {"dos", "heat", "blocks", "fraction", "overview", "analyze"}
+#: The notebooks that read the quality study's tables (the sweep computes them beside the sampler runs).
+QUALITY = {"fraction", "accuracy", "ladder"}
 EXECUTED_DIR = NOTEBOOKS_DIR / "_executed"
 KERNEL = "python3"
 
@@ -127,9 +129,10 @@ def run_figures(
     if paper_data is not None:
         values["paper_data"] = str(Path(paper_data).resolve())
     present = [n for n in notebooks if (Path(notebooks_dir) / f"{n}.ipynb").is_file()]
-    if sweep and set(present) & SAMPLED:
+    if sweep and set(present) & (SAMPLED | QUALITY):
         report = precompute(models or ["minilm"], smoke=smoke, dos_dir=values["dos_dir"], scheduler=scheduler,
-                            connect_timeout=connect_timeout)
+                            connect_timeout=connect_timeout, sampled=bool(set(present) & SAMPLED),
+                            quality=bool(set(present) & QUALITY))
         for t, msg in report.failed:
             print(f"figures: sweep task {t.label} failed: {msg}", flush=True)
     runs: list[NotebookRun] = []
@@ -163,17 +166,20 @@ def run_figures(
 
 
 def precompute(models: Sequence[str], *, smoke: bool = False, dos_dir: str | os.PathLike | None = None,
-               scheduler: str | None = None, progress: bool = True, connect_timeout: float | None = None):
+               scheduler: str | None = None, progress: bool = True, connect_timeout: float | None = None,
+               sampled: bool = True, quality: bool = True):
     """Every sampler run of the figures for ``models`` (:func:`ising_nn.paper.sweep.figure_tasks` with the
-    fraction notebook's shuffled fractions and seeds), as Dask tasks; returns the sweep's report."""
+    fraction notebook's shuffled fractions and seeds; given ``sampled``) and the quality study's tables (one
+    task per trained model; given ``quality``), as Dask tasks; returns the sweep's report."""
     from ising_nn.paper.budget import budget
     from ising_nn.paper.sweep import figure_tasks, run_sweep
     from ising_nn.quality.report import SMOKE_FRACTIONS
     from ising_nn.quality.shuffle_eval import FRACTIONS
+    from ising_nn.quality.train import TASKS
 
     b = budget(smoke)
-    tasks = figure_tasks(models, b, fractions=SMOKE_FRACTIONS if smoke else FRACTIONS,
-                         fraction_seeds=(0,) if smoke else (0, 1, 2))
+    tasks = figure_tasks(models if sampled else [], b, fractions=SMOKE_FRACTIONS if smoke else FRACTIONS,
+                         fraction_seeds=(0,) if smoke else (0, 1, 2), quality=TASKS if quality else ())
     report = run_sweep(tasks, b, out_dir=dos_dir or DOS_DIR, scheduler=scheduler, progress=progress,
                        connect_timeout=connect_timeout)
     print(f"figures: sweep of {len(report.done) + len(report.failed)} tasks in {report.seconds:.0f} s"

@@ -54,14 +54,16 @@ CONNECT_TIMEOUT = 10.0
 #: reported. A worker that dies mid-task is the scheduler's ``allowed-failures`` (default 3), not a retry.
 RETRIES = 1
 _KEY = "ising-nn "  # a task's Dask key: this, then its label
-KINDS = ("quench", "thermo", "dos", "population", "population-check")
+KINDS = ("quench", "thermo", "dos", "population", "population-check", "quality")
 
 
 @dataclass(frozen=True)
 class Task:
     """One cached result: ``kind`` in ``quench``, ``thermo``, ``dos``, ``population`` (population annealing of
-    a whole model), ``population-check`` (its runs of a quarter of the population); the model by name or path; the first
-    ``blocks`` blocks (None: all); the fraction ``shuffle`` of couplings shuffled; the seed."""
+    a whole model), ``population-check`` (its runs of a quarter of the population), ``quality`` (the quality
+    study's shuffle and ladder tables of one trained model, ``model`` naming its task, e.g. ``vit-digits``); the
+    model by name or path; the first ``blocks`` blocks (None: all); the fraction ``shuffle`` of couplings
+    shuffled; the seed."""
 
     kind: str
     model: str
@@ -92,7 +94,7 @@ class Task:
 def dependencies(t: Task, b: Budget) -> list[Task]:
     """The tasks whose files ``t`` reads: the ground-state search of the same inputs, and for a whole model's
     DOS with a canonical budget the canonical run."""
-    if t.kind in ("quench", "population", "population-check"):
+    if t.kind in ("quench", "population", "population-check", "quality"):
         return []
     same = dict(model=t.model, blocks=t.blocks, shuffle=t.shuffle, seed=t.seed)
     deps = [Task("quench", **same)]
@@ -122,12 +124,12 @@ def model_tasks(model: str, b: Budget, *, n_blocks: int | None = None, thermo: b
 
 
 def figure_tasks(models: Sequence[str], b: Budget, *, fractions: Iterable[float] = (),
-                 fraction_seeds: Sequence[int] = (0,)) -> list[Task]:
+                 fraction_seeds: Sequence[int] = (0,), quality: Sequence[str] = ()) -> list[Task]:
     """Every sampler run behind ``make figures`` for ``models`` (the ground-state searches of the shuffled
-    fractions too), deduplicated, in a deterministic order."""
+    fractions too) and the quality study of the tasks ``quality``, deduplicated, in a deterministic order."""
     from ising_nn.model.load import describe
 
-    tasks: set[Task] = set()
+    tasks: set[Task] = {Task("quality", q) for q in quality}
     for m in models:
         tasks.update(model_tasks(m, b, n_blocks=describe(m).blocks))
         for f in fractions:
@@ -154,6 +156,7 @@ def run_task(t: Task, b: Budget, out_dir: str, threads: int | None = None, *_dep
     from ising_nn.paper.dos import cached_dos
     from ising_nn.paper.population import cached_population
     from ising_nn.paper.thermo import cached_thermo
+    from ising_nn.quality.report import cached_quality
 
     if threads is not None:
         import numba
@@ -161,6 +164,9 @@ def run_task(t: Task, b: Budget, out_dir: str, threads: int | None = None, *_dep
 
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
         torch.set_num_threads(max(1, int(threads)))
+    if t.kind == "quality":
+        cached_quality(t.model, smoke=b.quality_smoke, dos_dir=out_dir, threads=threads or 1)
+        return str(Path(out_dir) / "quality")
     kw = dict(blocks=t.blocks, shuffle=t.shuffle, seed=t.seed, out_dir=out_dir, verbose=False)
     if t.kind == "quench":
         return str(cached_quench(t.model, method=b.quench_method, restarts=b.quench_restarts, **kw).path)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ising_nn.errors import IsingNNError
 from ising_nn.quality.correlate import correlation_table, summary_paragraph, table_markdown
 from ising_nn.quality.ising import QuenchSettings
 from ising_nn.quality.ladder_eval import cached_ladder_experiment
@@ -19,10 +20,13 @@ from ising_nn.quality.tables import write_table
 from ising_nn.quality.train import TASKS, LazyLadder, default_config, torch_threads
 from ising_nn.results.textfile import atomic_path, format_header
 
-__all__ = ["QualityResults", "run_quality", "SMOKE_QUENCH", "SMOKE_FRACTIONS", "summary_from_file"]
+__all__ = ["QualityResults", "run_quality", "cached_quality", "SMOKE_QUENCH", "SMOKE_FRACTIONS", "SEEDS",
+           "summary_from_file"]
 
 SMOKE_QUENCH = QuenchSettings(restarts=4, sweeps=20)
 SMOKE_FRACTIONS = (0.0, 0.5, 1.0)
+#: Shuffle seeds of the default study (the notebooks' ``seeds``; a smoke run takes the first).
+SEEDS = (0, 1, 2, 3, 4)
 
 
 @dataclass
@@ -57,7 +61,7 @@ class QualityResults:
 
 
 def run_quality(*, smoke: bool = False, tasks: Sequence[str] = TASKS, models_dir=None, dos_dir=None,
-                fractions: Sequence[float] = FRACTIONS, seeds: Sequence[int] = (0, 1, 2, 3, 4),
+                fractions: Sequence[float] = FRACTIONS, seeds: Sequence[int] = SEEDS,
                 train_seed: int = 0, quench: QuenchSettings | None = None, alpha: bool = True,
                 max_tokens: int | None = None, n_boot: int = 2000, threads: int = 1,
                 progress: bool = True) -> QualityResults:
@@ -86,13 +90,8 @@ def _run(smoke, tasks, models_dir, dos_dir, fractions, seeds, train_seed, quench
         max_tokens = 2000
     ladders, shuf, lad = {}, {}, {}
     for task in tasks:
-        cfg = default_config(task, smoke=smoke, seed=train_seed)
-        ladders[task] = LazyLadder(cfg, models_dir, progress=progress)
-        shuf[task] = cached_shuffle_experiment(ladders[task], dos_dir=dos_dir, fractions=fractions,
-                                               seeds=seeds, quench=quench, alpha=alpha,
-                                               max_tokens=max_tokens, progress=progress)
-        lad[task] = cached_ladder_experiment(ladders[task], dos_dir=dos_dir, quench=quench, seed=train_seed,
-                                             alpha=alpha, max_tokens=max_tokens, progress=progress)
+        ladders[task], shuf[task], lad[task] = _tables(task, smoke, models_dir, dos_dir, fractions, seeds,
+                                                       train_seed, quench, alpha, max_tokens, progress)
     experiments = {}
     for task in tasks:
         experiments[(task, "shuffle")] = shuf[task]
@@ -108,6 +107,43 @@ def _run(smoke, tasks, models_dir, dos_dir, fractions, seeds, train_seed, quench
     with atomic_path(md) as tmp:
         tmp.write_text(_md_header(params) + table_markdown(table), encoding="utf-8")
     return QualityResults(ladders, shuf, lad, table, {"csv": str(csv), "md": str(md)})
+
+
+def _tables(task, smoke, models_dir, dos_dir, fractions, seeds, train_seed, quench, alpha, max_tokens, progress):
+    ladder = LazyLadder(default_config(task, smoke=smoke, seed=train_seed), models_dir, progress=progress)
+    shuf = cached_shuffle_experiment(ladder, dos_dir=dos_dir, fractions=fractions, seeds=seeds, quench=quench,
+                                     alpha=alpha, max_tokens=max_tokens, progress=progress)
+    lad = cached_ladder_experiment(ladder, dos_dir=dos_dir, quench=quench, seed=train_seed, alpha=alpha,
+                                   max_tokens=max_tokens, progress=progress)
+    return ladder, shuf, lad
+
+
+def cached_quality(task: str, *, smoke: bool = False, dos_dir=None, models_dir=None, threads: int = 1,
+                   progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shuffle and ladder tables of one ``task`` (of :data:`~.train.TASKS`) with the figure notebooks'
+    inputs, computed (training the ladder first if its checkpoints are missing) or read from the cache.
+
+    The figures' sweep runs one task per model beside the sampler runs, so the notebooks only read the tables.
+    Inputs: all fractions, seeds :data:`SEEDS` and the default quench; in a ``smoke`` run
+    :data:`SMOKE_FRACTIONS`, the first seed, :data:`SMOKE_QUENCH`, 2,000 evaluation tokens and checkpoints in
+    ``<dos_dir>/models`` (unless ``models_dir`` is given), as the notebooks do.
+    """
+    if task not in TASKS:
+        raise IsingNNError(f"quality task must be one of {', '.join(TASKS)}, got {task!r}")
+    if smoke:
+        models_dir = models_dir if models_dir is not None else Path(dos_dir or _dos_dir()) / "models"
+        inputs = (SMOKE_FRACTIONS, SEEDS[:1], 0, SMOKE_QUENCH, True, 2000)
+    else:
+        inputs = (FRACTIONS, SEEDS, 0, QuenchSettings(), True, None)
+    with torch_threads(threads):
+        _, shuf, lad = _tables(task, smoke, models_dir, dos_dir, *inputs, progress)
+    return shuf, lad
+
+
+def _dos_dir():
+    from ising_nn.paper.paths import DOS_DIR
+
+    return DOS_DIR
 
 
 def _md_header(params) -> str:

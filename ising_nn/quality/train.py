@@ -8,7 +8,9 @@ form a ladder of quality. Each run is cached as ``save_pretrained`` folders (saf
 ``paths.MODELS_DIR/<name>/step-<k>/`` with a ``ladder.json`` written last; a second call with the same
 configuration loads it instead of training. Determinism: one seed for the initialisation and the batch
 order, ``torch.use_deterministic_algorithms``, and a fixed thread count (a different thread count may sum in
-a different order, so it is part of the configuration).
+a different order, so it is part of the configuration). Byte for byte on one machine and torch build (a Dask
+worker and a plain process train the same checkpoints); another CPU's kernels may round differently and train a
+slightly different model, which is why the quality tables, not ``models/``, are the cached result.
 """
 
 from __future__ import annotations
