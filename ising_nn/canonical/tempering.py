@@ -434,18 +434,14 @@ def canonical_thermo(
     if n_prod < 80:
         raise IsingNNError(f"the time limit stopped the run after {n_prod} production sweeps (at least 80 are "
                            "needed); give more time, or --checkpoint and --resume")
+    import torch
+
     header = dict(method="replica-exchange layer heat bath + MBAR (pymbar)", n_spins=c.n_spins,
                   n_bonds=c.n_bonds, tmin=tmin, tmax=tmax, sweeps=int(sweeps), production_sweeps=n_prod,
                   burn_in=burn, seed=seed, device=device, **precision_fields(precision), stop_reason=stop_reason,
                   cold_start_energy_per_spin=cold_energy,
                   seconds=f"{time.perf_counter() - t0:.1f}",
-                  **(dict(threads=_torch_threads()) if device == "cpu" else {}),
+                  **(dict(threads=torch.get_num_threads()) if device == "cpu" else {}),
                   version=f"ising-nn {__version__}")
     header.update(c.provenance.as_header())
     return _analyse(st, c, tmin, tmax, points, n_bootstrap, max_samples, seed, header)
-
-
-def _torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()

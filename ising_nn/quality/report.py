@@ -131,19 +131,15 @@ def cached_quality(task: str, *, smoke: bool = False, dos_dir=None, models_dir=N
     if task not in TASKS:
         raise IsingNNError(f"quality task must be one of {', '.join(TASKS)}, got {task!r}")
     if smoke:
-        models_dir = models_dir if models_dir is not None else Path(dos_dir or _dos_dir()) / "models"
+        from ising_nn.paper.paths import DOS_DIR
+
+        models_dir = models_dir if models_dir is not None else Path(dos_dir or DOS_DIR) / "models"
         inputs = (SMOKE_FRACTIONS, SEEDS[:1], 0, SMOKE_QUENCH, True, 2000)
     else:
         inputs = (FRACTIONS, SEEDS, 0, QuenchSettings(), True, None)
     with torch_threads(threads):
         _, shuf, lad = _tables(task, smoke, models_dir, dos_dir, *inputs, progress)
     return shuf, lad
-
-
-def _dos_dir():
-    from ising_nn.paper.paths import DOS_DIR
-
-    return DOS_DIR
 
 
 def _md_header(params) -> str:
