@@ -156,6 +156,7 @@ class LayerChains:
         self._seed = int(generator_seed)
         self.gen = torch.Generator(device=self.device)
         self.gen.manual_seed(self._seed)
+        self._scratch: dict[str, torch.Tensor] = {}
         if self.cpu:
             self.streams = seed_states(self._seed, self.n_replicas)
             self._w = np.empty((self.n_replicas, max(self.sizes)), dtype=np.float32)
@@ -182,17 +183,42 @@ class LayerChains:
             ([np.full(self.sizes[l + 1], self._mult[l, 1])] if l < len(self.J) else [])
         return np.concatenate(parts)
 
-    def _scaled_neighbours(self, l: int) -> torch.Tensor:
-        """int8x3: layer ``l``'s neighbouring spins, each neighbour's times its factor (int8, ``(R, K_l)``)."""
-        parts = ([(self.S[l - 1], self._mult[l, 0])] if l > 0 else []) + \
-            ([(self.S[l + 1], self._mult[l, 1])] if l < len(self.J) else [])
-        parts = [x if f == 1 else x * int(f) for x, f in parts]
-        return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+    def _scratch_tensor(self, name: str, shape: tuple[int, int], dtype: torch.dtype) -> torch.Tensor:
+        """A contiguous ``shape`` view of the chains' reusable buffer ``name`` (grown when too small): the
+        sweep's temporaries are written in place rather than allocated anew. Fresh allocations of this size
+        cost page faults on every sweep where malloc returns freed memory to the system at once, as in Dask's
+        workers (``MALLOC_TRIM_THRESHOLD_=65536``): 40 % of a sweep's time, measured (``bench/README.md``)."""
+        n = shape[0] * shape[1]
+        buf = self._scratch.get(name)
+        if buf is None or buf.numel() < n or buf.dtype != dtype:
+            buf = self._scratch[name] = torch.empty(n, dtype=dtype, device=self.device)
+        return buf[:n].view(shape)
 
-    def _digit_products(self, l: int, digits: int = 3) -> torch.Tensor:
-        """The int32 products of layer ``l``'s scaled neighbours with its digit weights, shape ``(R, 3 n_l)``
-        (the top ``digits``: ``(R, 2 n_l)`` with ``digits=2``)."""
-        return torch._int_mm(self._scaled_neighbours(l), self._W[l] if digits == 3 else self._W01[l])
+    def _scaled_neighbours(self, l: int) -> torch.Tensor:
+        """int8x3: layer ``l``'s neighbouring spins, each neighbour's times its factor (int8, ``(R, K_l)``;
+        a scratch buffer, valid until the next call)."""
+        parts = ([(self.S[l - 1], int(self._mult[l, 0]))] if l > 0 else []) + \
+            ([(self.S[l + 1], int(self._mult[l, 1]))] if l < len(self.J) else [])
+        if len(parts) == 1 and parts[0][1] == 1:
+            return parts[0][0]
+        X = self._scratch_tensor("neighbours", (self.n_replicas, sum(x.shape[1] for x, _ in parts)), torch.int8)
+        col = 0
+        for x, f in parts:
+            block = X[:, col : col + x.shape[1]]
+            if f == 1:
+                block.copy_(x)
+            else:
+                torch.mul(x, f, out=block)
+            col += x.shape[1]
+        return X
+
+    def _digit_products(self, l: int, digits: int = 3, X: torch.Tensor | None = None) -> torch.Tensor:
+        """The int32 products of layer ``l``'s scaled neighbours ``X`` (default: :meth:`_scaled_neighbours`)
+        with its digit weights, shape ``(R, 3 n_l)`` (the top ``digits``: ``(R, 2 n_l)`` with ``digits=2``);
+        a scratch buffer, valid until the next call."""
+        W = self._W[l] if digits == 3 else self._W01[l]
+        out = self._scratch_tensor("products", (self.n_replicas, W.shape[1]), torch.int32)
+        return torch._int_mm(self._scaled_neighbours(l) if X is None else X, W, out=out)
 
     @property
     def n_replicas(self) -> int:
@@ -211,12 +237,14 @@ class LayerChains:
             out = np.empty((self.n_replicas, self.sizes[l]), np.float32)
             combine_digits(self._digit_products(l).numpy(), self._delta_l[l], out)
             return torch.from_numpy(out)
-        h = None
+        return self._float32_field(l, torch.empty((self.n_replicas, self.sizes[l]), device=self.device))
+
+    def _float32_field(self, l: int, out: torch.Tensor) -> torch.Tensor:
         if l > 0:
-            h = self.S[l - 1] @ self.J[l - 1]
+            torch.mm(self.S[l - 1], self.J[l - 1], out=out)
         if l < len(self.J):
-            h = self.S[l + 1] @ self.J[l].T if h is None else h.addmm_(self.S[l + 1], self.J[l].T)
-        return h
+            out.addmm_(self.S[l + 1], self.J[l].T, beta=1 if l > 0 else 0)
+        return out
 
     def _split_field(self, l: int) -> tuple[torch.Tensor, torch.Tensor]:
         X = self._neighbours(l)
@@ -250,14 +278,15 @@ class LayerChains:
                 heat_bath_bf16(_u16(hi), _u16(lo), beta, self.streams, self._w, _u16(self.S[l]), E, m, v)
             elif self.precision == "int8x3" and not measure:
                 X = self._scaled_neighbours(l)
-                P = torch._int_mm(X, self._W01[l])
+                P = self._digit_products(l, digits=2, X=X)
                 draw_i8_two_digits(P.numpy(), X.numpy(), self._D2[l], self._B[l], self._delta_l[l], beta,
                                    self.streams, self._w, self._a, self.S[l].numpy(), self.exact_draws)
             elif self.precision == "int8x3":
                 heat_bath_i8(self._digit_products(l).numpy(), self._delta_l[l], beta, self.streams, self._w,
                              self.S[l].numpy(), E, m, v)
             else:
-                heat_bath_f32(self.field(l).numpy(), beta, self.streams, self._w, self.S[l].numpy(), E, m, v)
+                h = self._float32_field(l, self._scratch_tensor("fields", (R, self.sizes[l]), torch.float32))
+                heat_bath_f32(h.numpy(), beta, self.streams, self._w, self.S[l].numpy(), E, m, v)
         return HalfSweep(E, m, v) if measure else None
 
     def _half_sweep_torch(self, parity: int, beta_r: torch.Tensor) -> HalfSweep:
