@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-crosscheck bench-precision bench-families bench-tc bench-paper bench-paper-run figures clean-figures help
+.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-paper bench-paper-run figures clean-figures help
 
 all: figures
 
@@ -21,6 +21,7 @@ help:
 	@echo "make bench     benchmarks; writes bench/RESULTS.md"
 	@echo "make bench-canonical  the canonical engine alone; writes bench/CANONICAL.md"
 	@echo "make bench-sweep  anatomy of one heat-bath sweep on MiniLM (fields against the rest); writes bench/SWEEP.md (--config gpt2: bench/SWEEP_gpt2.md)"
+	@echo "make bench-worker  the same sweep in this process and in Dask workers (Dask's memory settings against the figures' cluster); writes bench/WORKER.md"
 	@echo "make bench-crosscheck  population annealing against replica exchange on an untuned full-size BERT; writes bench/CROSSCHECK.md"
 	@echo "make bench-precision  reduced-precision fields (split-bf16, int8x3) against float32 at full size (population annealing on MiniLM); writes bench/PRECISION.md"
 	@echo "make bench-families  population annealing's family statistic against sweeps per step on trained MiniLM; writes bench/FAMILIES.md"
@@ -58,6 +59,9 @@ bench-canonical: $(STAMP)
 
 bench-sweep: $(STAMP)
 	$(PY) -m bench.bench_sweep
+
+bench-worker: $(STAMP)
+	$(PY) -m bench.bench_worker
 
 bench-crosscheck: $(STAMP)
 	$(PY) -m bench.bench_crosscheck

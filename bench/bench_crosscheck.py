@@ -1,9 +1,11 @@
 """Population annealing against replica exchange on a full-size network the criteria were not tuned on
 (``make bench-crosscheck``): a randomly initialised BERT of MiniLM's shape (6 blocks, width 384, 16,512
-spins; ``transformers.BertConfig``, torch seed 0, saved and loaded back by path). Replica exchange with MBAR,
-and population annealing with R and R/4 replicas per run, over the same range in the couplings' units
-(:func:`ising_nn.paper.budget.temperature_range`); the three tests of :mod:`ising_nn.paper.criticality` at
-every temperature. Writes ``bench/CROSSCHECK.md`` (machine, date, command, the table)."""
+spins; ``transformers.BertConfig``, torch seed 0, saved and loaded back by path), or with ``--config`` a
+paper-sized model built from its configuration (:mod:`bench.bench_paper`'s names: ``gpt2`` is 65,280 spins).
+Replica exchange with MBAR, and population annealing with R and R/4 replicas per run, over the same range in
+the couplings' units (:func:`ising_nn.paper.budget.temperature_range`); the three tests of
+:mod:`ising_nn.paper.criticality` at every temperature. Writes ``bench/CROSSCHECK.md`` (``--config NAME``:
+``bench/CROSSCHECK_NAME.md``) with machine, date, command and the table."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import platform
 import sys
 import tempfile
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -35,7 +38,8 @@ def _max(z, where) -> str:
     return f"{np.nanmax(z[where]):.2f}" if where.any() and np.isfinite(z[where]).any() else "-"
 
 
-def main(out: str = "bench/CROSSCHECK.md") -> None:
+def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: int = R, runs_: int = RUNS,
+         pt_sweeps: int = PT_SWEEPS) -> None:
     import ising_nn as isn
     from ising_nn.paper.budget import REFERENCE_SCALE, budget, temperature_range
     from ising_nn.paper.compare import markdown_table
@@ -44,18 +48,27 @@ def main(out: str = "bench/CROSSCHECK.md") -> None:
 
     t_all = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        c = isn.load_couplings(untuned_bert(os.path.join(tmp, "bert")))
+        if config is None:
+            c = isn.load_couplings(untuned_bert(os.path.join(tmp, "bert")))
+            network = ("BertModel(BertConfig(hidden_size=384, num_hidden_layers=6, intermediate_size=1536)), torch "
+                       "seed 0, random initialisation")
+        else:
+            from bench.bench_paper import build
+
+            build(config, Path(tmp) / config)
+            c = isn.load_couplings(str(Path(tmp) / config))
+            network = f"{config} built from its configuration (`bench.bench_paper.build`: torch seed 0, random weights)"
     scale = float(np.sqrt(c.sum_J2 / c.n_spins))
     tmin, tmax = temperature_range(budget(), scale)
     f = scale / REFERENCE_SCALE
     t = time.perf_counter()
     q = isn.quench(c, "anneal", seed=0, restarts=16)
-    pt = isn.canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=PT_SWEEPS, seed=0, cold_spins=q.spins, progress=True)
+    pt = isn.canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=pt_sweeps, seed=0, cold_spins=q.spins, progress=True)
     t_pt = time.perf_counter() - t
     runs = {}
-    for name, pop in (("R", R), ("R/4", R // 4)):
+    for name, pop in (("R", replicas), ("R/4", replicas // 4)):
         t = time.perf_counter()
-        r = isn.population_annealing(c, tmin=TMIN_PA * f, tmax=tmax, population=pop, runs=RUNS, sweeps=SWEEPS,
+        r = isn.population_annealing(c, tmin=TMIN_PA * f, tmax=tmax, population=pop, runs=runs_, sweeps=SWEEPS,
                                      seed=0, progress=True)
         runs[name] = (CachedPopulation.from_result(r), time.perf_counter() - t)
     ptn = SimpleNamespace(curve=pt.curve, header={"T_equilibrated": str(pt.T_equilibrated)})
@@ -64,17 +77,21 @@ def main(out: str = "bench/CROSSCHECK.md") -> None:
     pt_only = (cert.T_t >= pt.T_equilibrated) & ~cert.certified_t
     temps = [x * f for x in (2, 3, 4, 5, 6, 8)]
     df = compare_at(temps, cert, ptn)
+    command = "`make bench-crosscheck`"
+    if (config, replicas, runs_, pt_sweeps) != (None, R, RUNS, PT_SWEEPS):
+        command = (f"`python -m bench.bench_crosscheck{f' --config {config}' if config else ''} --replicas {replicas} "
+                   f"--runs {runs_} --pt-sweeps {pt_sweeps}`")
     lines = [
         "# Population annealing against replica exchange, untuned network",
         "",
         f"- date: {datetime.date.today().isoformat()}; machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores; command: `make bench-crosscheck` ({time.perf_counter() - t_all:.0f} s)",
-        f"- network: BertModel(BertConfig(hidden_size=384, num_hidden_layers=6, intermediate_size=1536)), torch "
-        f"seed 0, random initialisation; {c.n_spins} spins, sqrt(sum J^2 / N) = {scale:.4g} "
+        f"{os.cpu_count()} cores; command: {command} ({time.perf_counter() - t_all:.0f} s)",
+        f"- network: {network}; {c.n_spins} spins, sqrt(sum J^2 / N) = {scale:.4g} "
         f"(temperatures below are in these couplings' units; MiniLM's range times {f:.4g})",
-        f"- replica exchange: {PT_SWEEPS} sweeps, T in [{tmin:g}, {tmax:g}], {len(pt.rungs.beta_k)} rungs, hot and "
+        f"- replica exchange: {pt_sweeps} sweeps, T in [{tmin:g}, {tmax:g}], {len(pt.rungs.beta_k)} rungs, hot and "
         f"cold starts agree down to T = {pt.T_equilibrated:.4g}; {t_pt:.0f} s",
-        f"- population annealing: {RUNS} runs of R = {R} (and of R/4 = {R // 4}), {SWEEPS} sweeps per step, "
+        f"- population annealing: {runs_} runs of R = {replicas} (and of R/4 = {replicas // 4}), {SWEEPS} sweeps "
+        f"per step, "
         f"T >= {TMIN_PA * f:.4g}; {runs['R'][1]:.0f} s and {runs['R/4'][1]:.0f} s",
         "",
         f"Where both methods certify themselves (T >= {max(pt.T_equilibrated, cert.T_cert):.4g}, "
@@ -96,4 +113,13 @@ def main(out: str = "bench/CROSSCHECK.md") -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", help="a paper-sized model built from its configuration (bench.bench_paper's names)")
+    ap.add_argument("--replicas", type=int, default=R, help=f"population annealing's R per run (default {R})")
+    ap.add_argument("--runs", type=int, default=RUNS, help=f"independent runs of R and of R/4 (default {RUNS})")
+    ap.add_argument("--pt-sweeps", type=int, default=PT_SWEEPS, help=f"replica exchange's sweeps ({PT_SWEEPS})")
+    a = ap.parse_args()
+    main(f"bench/CROSSCHECK_{a.config}.md" if a.config else "bench/CROSSCHECK.md", a.config, a.replicas, a.runs,
+         a.pt_sweeps)

@@ -188,3 +188,28 @@ def test_tanh_pair_error_is_within_the_slack_the_two_digit_draws_allow():
     x64 = x.astype(np.float64)
     assert np.abs(got[:, 0] - np.tanh(x64)).max() < _TANH_SLACK / 10
     assert np.abs(got[:, 1] - 1 / np.cosh(x64) ** 2).max() < 1e-6
+
+
+@pytest.mark.parametrize("precision", ["float32", "int8x3"])
+def test_sweeps_in_reused_buffers_are_the_sweeps_in_fresh_ones(precision):
+    """The sweep writes its neighbours, products and fields into buffers it keeps (no allocation per sweep):
+    the chain, its sums and its random streams are those of a chain given a fresh buffer for every temporary,
+    bit for bit, through measured and unmeasured half-sweeps on layers whose neighbours carry factors of two;
+    and ``field`` still returns a tensor of its own."""
+    c = _heavy_tailed(4)
+    assert layer_steps(*fixed_point_digits(c.J)[:2], len(c.layer_sizes))[1].max() > 1
+    s = np.random.default_rng(2).choice(np.array([-1, 1], np.int8), (20, c.n_spins))
+    kept = LayerChains(c, s, "cpu", 7, precision)
+    fresh = LayerChains(c, s, "cpu", 7, precision)
+    fresh._scratch_tensor = lambda name, shape, dtype: torch.full(shape, 99, dtype=dtype)
+    beta = np.linspace(0.05, 2.0, 20)
+    for i in range(8):
+        a, b = kept.half_sweep(i % 2, beta, i % 3 == 0), fresh.half_sweep(i % 2, beta, i % 3 == 0)
+        if i % 3 == 0:
+            for x, y in ((a.E_r, b.E_r), (a.m_r, b.m_r), (a.v_r, b.v_r)):
+                np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(kept.spins(), fresh.spins())
+    np.testing.assert_array_equal(kept.streams, fresh.streams)
+    h = [kept.field(l) for l in range(len(c.layer_sizes))]
+    for l, x in enumerate(h):
+        np.testing.assert_array_equal(x.numpy(), fresh.field(l).numpy())

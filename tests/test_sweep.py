@@ -96,3 +96,29 @@ def test_population_annealing_tasks_follow_the_budget():
                                                              ("population-check", 0.0), ("population-check", 1.0)]
     assert pa(DEFAULT_BUDGET) == [("population", 0.0), ("population-check", 0.0)]
     assert pa(replace(DEFAULT_BUDGET, pa_population=None)) == []
+
+
+def test_local_cluster_workers_keep_glibcs_trim_threshold(monkeypatch):
+    """Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536, so that the samplers' large temporaries cost
+    page faults on every sweep (bench/WORKER.md); the sweep's own cluster leaves glibc's threshold alone, and a
+    user's setting still reaches the workers."""
+    import os
+
+    import dask
+    import distributed  # noqa: F401  (its configuration defaults)
+
+    from ising_nn.paper.sweep import _client
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536
+    for env, want in ((None, None), ("1048576", "1048576")):
+        if env is not None:
+            monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", env)
+        client, cluster = _client(None, 1, 10.0)
+        try:
+            seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        finally:
+            client.close()
+            cluster.close()
+        assert list(seen.values()) == [want]
+    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536

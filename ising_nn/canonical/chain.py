@@ -187,7 +187,7 @@ class LayerChains:
         """A contiguous ``shape`` view of the chains' reusable buffer ``name`` (grown when too small): the
         sweep's temporaries are written in place rather than allocated anew. Fresh allocations of this size
         cost page faults on every sweep where malloc returns freed memory to the system at once, as in Dask's
-        workers (``MALLOC_TRIM_THRESHOLD_=65536``): 40 % of a sweep's time, measured (``bench/README.md``)."""
+        workers (``MALLOC_TRIM_THRESHOLD_=65536``; ``make bench-worker``: ``bench/WORKER.md``)."""
         n = shape[0] * shape[1]
         buf = self._scratch.get(name)
         if buf is None or buf.numel() < n or buf.dtype != dtype:
