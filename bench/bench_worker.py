@@ -83,7 +83,7 @@ def main(out: str = "bench/WORKER.md") -> None:
     rows = []
     for k in cases:
         w, r, f = k
-        base = med[(("this process"), r, False)][0]
+        base = med[("this process", r, False)][0]
         wall, user, sys_ = med[k]
         rows.append(f"| {r} | {w} | {'fresh each product' if f else 'reused'} | {wall:.1f} | {user:.1f} | "
                     f"{sys_:.1f} | {wall / base:.2f} |")

@@ -248,8 +248,8 @@ def _client(scheduler: str | None, workers: int | None, timeout: float):
     # the workers' own logs (a task's traceback, a restarted worker) stay quiet: the sweep reports every failed
     # task in one line with its inputs
     # Dask's workers hand freed memory back to the system at once (MALLOC_TRIM_THRESHOLD_=65536 in its
-    # pre-spawn environment), so that every large temporary costs fresh page faults: the sampler's kernels'
-    # workers keep glibc's adaptive threshold (a user's own $MALLOC_TRIM_THRESHOLD_ still passes through)
+    # pre-spawn environment), so that every large temporary, torch's own included, costs fresh page faults:
+    # these workers keep glibc's adaptive thresholds (a user's own $MALLOC_TRIM_THRESHOLD_ still passes through)
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.CRITICAL)
