@@ -38,15 +38,48 @@ def _max(z, where) -> str:
     return f"{np.nanmax(z[where]):.2f}" if where.any() and np.isfinite(z[where]).any() else "-"
 
 
+def _stage(work: str | None, name: str, compute):
+    """``compute()``, or its pickled result from an earlier run in ``work`` (None: always computed). The
+    samplers' own checkpoints in ``work`` resume a stage cut off midway."""
+    import pickle
+
+    if work is None:
+        return compute()
+    path = Path(work) / f"{name}.pkl"
+    if path.exists():
+        print(f"{name}: from {path}", file=sys.stderr)
+        return pickle.loads(path.read_bytes())
+    value = compute()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(value))
+    tmp.replace(path)
+    return value
+
+
+def _peak(kind: str, cert) -> str:
+    """Where ``cert``'s certified C(T) has its maximum, in words (:func:`ising_nn.paper.criticality.fit_peak`)."""
+    from ising_nn.paper.criticality import fit_peak
+
+    if not np.isfinite(cert.T_cert):
+        return f"{kind}: not certified at any temperature run"
+    p = fit_peak(cert.T_t, cert.C_t, cert.C_jk_mt, cert.T_cert)
+    if p.located:
+        err = (f" ± {p.Tc_err:.3g}" if np.isfinite(p.Tc_err) else
+               f" ± {p.Tc_syst:.3g} (the fit windows' spread alone: no per-run replicates)")
+        return f"{kind}: maximum C = {p.C_max:.4g} at T_c = {p.Tc:.4g}{err}"
+    if np.isfinite(p.upper):
+        return f"{kind}: C is largest at the certified edge T = {cert.T_cert:.4g}, so T_c < {p.upper:.4g}"
+    return f"{kind}: no maximum within the certified range (down to T = {cert.T_cert:.4g})"
+
+
 def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: int = R, runs_: int = RUNS,
-         pt_sweeps: int = PT_SWEEPS) -> None:
+         pt_sweeps: int = PT_SWEEPS, work: str | None = None) -> None:
     import ising_nn as isn
     from ising_nn.paper.budget import REFERENCE_SCALE, budget, temperature_range
     from ising_nn.paper.compare import markdown_table
-    from ising_nn.paper.criticality import certify, compare_at
+    from ising_nn.paper.criticality import certify, certify_canonical, compare_at
     from ising_nn.paper.population import CachedPopulation
 
-    t_all = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         if config is None:
             c = isn.load_couplings(untuned_bert(os.path.join(tmp, "bert")))
@@ -61,16 +94,35 @@ def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: 
     scale = float(np.sqrt(c.sum_J2 / c.n_spins))
     tmin, tmax = temperature_range(budget(), scale)
     f = scale / REFERENCE_SCALE
-    t = time.perf_counter()
-    q = isn.quench(c, "anneal", seed=0, restarts=16)
-    pt = isn.canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=pt_sweeps, seed=0, cold_spins=q.spins, progress=True)
-    t_pt = time.perf_counter() - t
+    if work is not None:
+        os.makedirs(work, exist_ok=True)
+
+    def ckpt(name):
+        # replica exchange checkpoints to a file, population annealing to a folder of its runs
+        if work is None:
+            return {}
+        path = Path(work) / name
+        return dict(checkpoint=path, resume=path.exists())
+
+    def run_pt():
+        t = time.perf_counter()
+        q = isn.quench(c, "anneal", seed=0, restarts=16)
+        r = isn.canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=pt_sweeps, seed=0, cold_spins=q.spins,
+                                 progress=True, **ckpt("pt.npz"))
+        return SimpleNamespace(curve=r.curve, T_equilibrated=r.T_equilibrated, rungs=len(r.rungs.beta_k),
+                               seconds=time.perf_counter() - t)
+
+    pt = _stage(work, "pt", run_pt)
+    t_pt = pt.seconds
     runs = {}
     for name, pop in (("R", replicas), ("R/4", replicas // 4)):
-        t = time.perf_counter()
-        r = isn.population_annealing(c, tmin=TMIN_PA * f, tmax=tmax, population=pop, runs=runs_, sweeps=SWEEPS,
-                                     seed=0, progress=True)
-        runs[name] = (CachedPopulation.from_result(r), time.perf_counter() - t)
+        def run_pa(name=name, pop=pop):
+            t = time.perf_counter()
+            r = isn.population_annealing(c, tmin=TMIN_PA * f, tmax=tmax, population=pop, runs=runs_, sweeps=SWEEPS,
+                                         seed=0, progress=True, **ckpt(f"pa_{pop}_runs"))
+            return CachedPopulation.from_result(r), time.perf_counter() - t
+
+        runs[name] = _stage(work, f"pa_{pop}", run_pa)
     ptn = SimpleNamespace(curve=pt.curve, header={"T_equilibrated": str(pt.T_equilibrated)})
     cert = certify(runs["R"][0], runs["R/4"][0], ptn)
     both = (cert.T_t >= pt.T_equilibrated) & cert.certified_t
@@ -81,14 +133,15 @@ def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: 
     if (config, replicas, runs_, pt_sweeps) != (None, R, RUNS, PT_SWEEPS):
         command = (f"`python -m bench.bench_crosscheck{f' --config {config}' if config else ''} --replicas {replicas} "
                    f"--runs {runs_} --pt-sweeps {pt_sweeps}`")
+    seconds = t_pt + runs["R"][1] + runs["R/4"][1]  # the stages' own times, also when a rerun read them back
     lines = [
         "# Population annealing against replica exchange, untuned network",
         "",
         f"- date: {datetime.date.today().isoformat()}; machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores; command: {command} ({time.perf_counter() - t_all:.0f} s)",
+        f"{os.cpu_count()} cores; command: {command} ({seconds:.0f} s)",
         f"- network: {network}; {c.n_spins} spins, sqrt(sum J^2 / N) = {scale:.4g} "
         f"(temperatures below are in these couplings' units; MiniLM's range times {f:.4g})",
-        f"- replica exchange: {pt_sweeps} sweeps, T in [{tmin:g}, {tmax:g}], {len(pt.rungs.beta_k)} rungs, hot and "
+        f"- replica exchange: {pt_sweeps} sweeps, T in [{tmin:g}, {tmax:g}], {pt.rungs} rungs, hot and "
         f"cold starts agree down to T = {pt.T_equilibrated:.4g}; {t_pt:.0f} s",
         f"- population annealing: {runs_} runs of R = {replicas} (and of R/4 = {replicas // 4}), {SWEEPS} sweeps "
         f"per step, "
@@ -103,6 +156,10 @@ def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: 
         f"Population annealing certifies itself (families criterion, R against R/4, replica exchange where "
         f"equilibrated) down to T = {cert.T_cert:.4g}" + (f" (first failing below: {cert.failed})"
                                                             if cert.failed else "") + ".",
+        f"C(T)'s maximum. {_peak('Population annealing', cert)}. {_peak('Replica exchange', certify_canonical(ptn))}. "
+        f"Cost, wall time times {os.cpu_count()} cores: replica exchange {t_pt * os.cpu_count() / 3600:.3g} "
+        f"core-hours, population annealing {runs['R'][1] * os.cpu_count() / 3600:.3g} (R) and "
+        f"{runs['R/4'][1] * os.cpu_count() / 3600:.3g} (R/4).",
         "",
         markdown_table(df, 5),
         "",
@@ -120,6 +177,7 @@ if __name__ == "__main__":
     ap.add_argument("--replicas", type=int, default=R, help=f"population annealing's R per run (default {R})")
     ap.add_argument("--runs", type=int, default=RUNS, help=f"independent runs of R and of R/4 (default {RUNS})")
     ap.add_argument("--pt-sweeps", type=int, default=PT_SWEEPS, help=f"replica exchange's sweeps ({PT_SWEEPS})")
+    ap.add_argument("--work", help="a folder for checkpoints and finished stages: a rerun resumes from them")
     a = ap.parse_args()
     main(f"bench/CROSSCHECK_{a.config}.md" if a.config else "bench/CROSSCHECK.md", a.config, a.replicas, a.runs,
-         a.pt_sweeps)
+         a.pt_sweeps, a.work)

@@ -1,0 +1,42 @@
+"""``bench.bench_crosscheck`` end to end on a tiny BERT: the report, and a rerun that reads the finished stages
+back from ``--work`` instead of sampling again."""
+
+import re
+
+import pytest
+
+
+def _tiny_bert(folder):
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                                  vocab_size=100)
+    transformers.BertModel(cfg).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    import bench.bench_crosscheck as bc
+
+    monkeypatch.setattr(bc, "untuned_bert", _tiny_bert)
+    return bc
+
+
+def test_report_and_a_rerun_from_the_finished_stages(tiny, tmp_path, monkeypatch):
+    work, out = tmp_path / "work", tmp_path / "out.md"
+    tiny.main(str(out), None, 32, 2, 80, str(work))
+    first = out.read_text()
+    assert sorted(p.name for p in work.glob("*.pkl")) == ["pa_32.pkl", "pa_8.pkl", "pt.pkl"]
+    assert "352 spins" in first and "C(T)'s maximum." in first and "core-hours" in first
+    assert re.search(r"\| T \| PA_U \|", first)
+
+    def no_sampling(*a, **k):
+        raise AssertionError("a finished stage was sampled again")
+
+    monkeypatch.setattr("ising_nn.canonical_thermo", no_sampling)
+    monkeypatch.setattr("ising_nn.population_annealing", no_sampling)
+    tiny.main(str(out), None, 32, 2, 80, str(work))
+    assert out.read_text() == first  # the stages' own seconds, not the rerun's, are reported
