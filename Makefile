@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-paper bench-paper-run figures clean-figures help
+.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-shuffles bench-paper bench-paper-run figures clean-figures help
 
 all: figures
 
@@ -26,6 +26,7 @@ help:
 	@echo "make bench-precision  reduced-precision fields (split-bf16, int8x3) against float32 at full size (population annealing on MiniLM); writes bench/PRECISION.md"
 	@echo "make bench-families  population annealing's family statistic against sweeps per step on trained MiniLM; writes bench/FAMILIES.md"
 	@echo "make bench-tc  the T_c answer's tables from the cached MiniLM results (PT against PA, R against 4R); writes bench/TC.md"
+	@echo "make bench-shuffles  T_c of MiniLM shuffled within each matrix, beside trained and whole-network shuffled; writes bench/SHUFFLES.md"
 	@echo "make bench-paper  cost per stage of paper-sized models built from their configurations; writes bench/PAPER.md"
 	@echo "make bench-paper-run  gpt2 and opt-125m (65,280 spins) end to end at the figures' budget, checked; writes bench/PAPER_RUN.md"
 	@echo "make bench-runs  accuracy per second of runs of 16 spins against random spins; writes bench/RUNS.md"
@@ -74,6 +75,9 @@ bench-families: $(STAMP)
 
 bench-tc: $(STAMP)
 	$(PY) -m bench.bench_tc
+
+bench-shuffles: $(STAMP)
+	$(PY) -m bench.bench_shuffles
 
 bench-paper: $(STAMP)
 	$(PY) -m bench.bench_paper

@@ -10,6 +10,7 @@ the couplings' units (:func:`ising_nn.paper.budget.temperature_range`); the thre
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import platform
 import sys
@@ -72,8 +73,38 @@ def _peak(kind: str, cert) -> str:
     return f"{kind}: no maximum within the certified range (down to T = {cert.T_cert:.4g})"
 
 
+def _against_shuffle(c, pt, pt_shuffled) -> list[str]:
+    """The network against its whole-network shuffle (seed 0), both by replica exchange: C's maximum of each
+    (:func:`bench.bench_shuffles.re_peak`) and the one-sided test of the difference."""
+    from scipy.stats import norm
+
+    import ising_nn as isn
+    from bench.bench_shuffles import re_peak, scale_spread
+
+    out = []
+    res = {}
+    for name, net, r in (("as built", c, pt), ("shuffled across the network", isn.shuffle(c, 1.0, seed=0),
+                                                 pt_shuffled)):
+        cert, p, err = re_peak(SimpleNamespace(curve=r.curve, header={"T_equilibrated": str(r.T_equilibrated)}))
+        res[name] = (p, err)
+        where = (f"maximum C = {p.C_max:.4g} at T_c = {p.Tc:.4g} ± {err:.2g}" if p.located else
+                 f"C largest at the certified edge, T_c < {p.upper:.4g}" if np.isfinite(p.upper) else
+                 "no maximum within the certified range")
+        out.append(f"- {name}: scale spread {scale_spread(net):.3f} (standard deviation over matrices of "
+                   f"ln sqrt(mean J^2)); replica exchange certified down to T = {cert.T_cert:.4g}; {where}")
+    (a, ea), (b, eb) = res.values()
+    if a.located and b.located:
+        z = (a.Tc - b.Tc) / math.hypot(ea, eb)
+        out.append(f"- T_c(as built) - T_c(shuffled) = {a.Tc - b.Tc:.4g} ± {math.hypot(ea, eb):.2g} (z = {z:.1f}, "
+                   f"one-sided p = {norm.sf(z):.1e}); errors: the engine's bootstrap of the grid maximum and the "
+                   "fit windows' spread")
+    else:
+        out.append("- the difference is not decided: a maximum is not located within its certified range")
+    return out
+
+
 def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: int = R, runs_: int = RUNS,
-         pt_sweeps: int = PT_SWEEPS, work: str | None = None) -> None:
+         pt_sweeps: int = PT_SWEEPS, work: str | None = None, shuffled: bool = False) -> None:
     import ising_nn as isn
     from ising_nn.paper.budget import REFERENCE_SCALE, budget, temperature_range
     from ising_nn.paper.compare import markdown_table
@@ -104,11 +135,11 @@ def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: 
         path = Path(work) / name
         return dict(checkpoint=path, resume=path.exists())
 
-    def run_pt():
+    def run_pt(net=c, name="pt"):
         t = time.perf_counter()
-        q = isn.quench(c, "anneal", seed=0, restarts=16)
-        r = isn.canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=pt_sweeps, seed=0, cold_spins=q.spins,
-                                 progress=True, **ckpt("pt.npz"))
+        q = isn.quench(net, "anneal", seed=0, restarts=16)
+        r = isn.canonical_thermo(net, tmin=tmin, tmax=tmax, sweeps=pt_sweeps, seed=0, cold_spins=q.spins,
+                                 progress=True, **ckpt(f"{name}.npz"))
         return SimpleNamespace(curve=r.curve, T_equilibrated=r.T_equilibrated, rungs=len(r.rungs.beta_k),
                                seconds=time.perf_counter() - t)
 
@@ -123,6 +154,9 @@ def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: 
             return CachedPopulation.from_result(r), time.perf_counter() - t
 
         runs[name] = _stage(work, f"pa_{pop}", run_pa)
+    pt_shuffled = None
+    if shuffled:
+        pt_shuffled = _stage(work, "pt_shuffled", lambda: run_pt(isn.shuffle(c, 1.0, seed=0), "pt_shuffled"))
     ptn = SimpleNamespace(curve=pt.curve, header={"T_equilibrated": str(pt.T_equilibrated)})
     cert = certify(runs["R"][0], runs["R/4"][0], ptn)
     both = (cert.T_t >= pt.T_equilibrated) & cert.certified_t
@@ -130,9 +164,9 @@ def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: 
     temps = [x * f for x in (2, 3, 4, 5, 6, 8)]
     df = compare_at(temps, cert, ptn)
     command = "`make bench-crosscheck`"
-    if (config, replicas, runs_, pt_sweeps) != (None, R, RUNS, PT_SWEEPS):
+    if (config, replicas, runs_, pt_sweeps, shuffled) != (None, R, RUNS, PT_SWEEPS, False):
         command = (f"`python -m bench.bench_crosscheck{f' --config {config}' if config else ''} --replicas {replicas} "
-                   f"--runs {runs_} --pt-sweeps {pt_sweeps}`")
+                   f"--runs {runs_} --pt-sweeps {pt_sweeps}{' --shuffled' if shuffled else ''}`")
     seconds = t_pt + runs["R"][1] + runs["R/4"][1]  # the stages' own times, also when a rerun read them back
     lines = [
         "# Population annealing against replica exchange, untuned network",
@@ -164,6 +198,10 @@ def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: 
         markdown_table(df, 5),
         "",
     ]
+    if pt_shuffled is not None:
+        lines += [f"## Against its whole-network shuffle (replica exchange, {pt_shuffled.rungs} rungs, "
+                  f"{pt_shuffled.seconds:.0f} s = {pt_shuffled.seconds * os.cpu_count() / 3600:.3g} core-hours)", "",
+                  *_against_shuffle(c, pt, pt_shuffled), ""]
     with open(out, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
     print("\n".join(lines), file=sys.stderr)
@@ -177,7 +215,9 @@ if __name__ == "__main__":
     ap.add_argument("--replicas", type=int, default=R, help=f"population annealing's R per run (default {R})")
     ap.add_argument("--runs", type=int, default=RUNS, help=f"independent runs of R and of R/4 (default {RUNS})")
     ap.add_argument("--pt-sweeps", type=int, default=PT_SWEEPS, help=f"replica exchange's sweeps ({PT_SWEEPS})")
+    ap.add_argument("--shuffled", action="store_true",
+                    help="also replica exchange on the whole-network shuffle (seed 0), and the test of T_c against it")
     ap.add_argument("--work", help="a folder for checkpoints and finished stages: a rerun resumes from them")
     a = ap.parse_args()
     main(f"bench/CROSSCHECK_{a.config}.md" if a.config else "bench/CROSSCHECK.md", a.config, a.replicas, a.runs,
-         a.pt_sweeps, a.work)
+         a.pt_sweeps, a.work, a.shuffled)
