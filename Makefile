@@ -26,7 +26,7 @@ help:
 	@echo "make bench-precision  reduced-precision fields (split-bf16, int8x3) against float32 at full size (population annealing on MiniLM); writes bench/PRECISION.md"
 	@echo "make bench-families  population annealing's family statistic against sweeps per step on trained MiniLM; writes bench/FAMILIES.md"
 	@echo "make bench-tc  the T_c answer's tables from the cached MiniLM results (PT against PA, R against 4R); writes bench/TC.md"
-	@echo "make bench-shuffles  T_c of MiniLM shuffled within each matrix, beside trained and whole-network shuffled; writes bench/SHUFFLES.md"
+	@echo "make bench-shuffles  T_c of MiniLM shuffled within each matrix (replica exchange and population annealing), beside trained and whole-network shuffled; writes bench/SHUFFLES.md"
 	@echo "make bench-paper  cost per stage of paper-sized models built from their configurations; writes bench/PAPER.md"
 	@echo "make bench-paper-run  gpt2 and opt-125m (65,280 spins) end to end at the figures' budget, checked; writes bench/PAPER_RUN.md"
 	@echo "make bench-runs  accuracy per second of runs of 16 spins against random spins; writes bench/RUNS.md"

@@ -4,14 +4,17 @@ whole network (``make bench-shuffles``).
 A whole-network shuffle (the paper's, and the figures') destroys two things at once: the order of the couplings
 inside each matrix, and how the coupling scale differs from matrix to matrix. A shuffle within each matrix
 (``per_layer=True``) keeps every matrix's distribution of couplings, its scale included, and destroys only the
-order. Its T_c, between the trained one and the whole shuffle's, says how much of the trained network's higher
-T_c comes from the scales of its matrices and how much from the couplings' arrangement within them.
+order. Comparing the three says how much of the trained network's higher T_c comes from the scales of its
+matrices and how much from the couplings' arrangement within them.
 
-The per-matrix shuffle is run here by the figures' replica exchange (the default budget's sweeps, range,
-precision and cold start from its ground-state search); the trained and whole-shuffle results are the cached
-ones of ``make figures`` (a missing one is one line and exit 2). Writes ``bench/SHUFFLES.md`` with machine,
-date, command and the table: per network the spread of the matrices' scales, the certified range, C's maximum
-with its error and the tests of the differences."""
+The per-matrix shuffle is run by the figures' replica exchange (the default budget's sweeps, range, precision
+and cold start from its ground-state search) and by population annealing (4 runs of R = 512 and of R/4, the
+figures' sweeps per step, down to T = 1.5) as the second, independent method: where the two part, replica
+exchange's agreeing hot and cold starts are not enough. The trained and whole-shuffle results are the cached
+ones of ``make figures`` (a missing one is one line and exit 2). ``--work DIR`` keeps the stages and the
+samplers' checkpoints, so a rerun resumes. Writes ``bench/SHUFFLES.md`` with machine, date, command and the
+table: per network and method the spread of the matrices' scales, the certified range, C's maximum with its
+error, the tests of the differences, and the two methods side by side."""
 
 from __future__ import annotations
 
@@ -21,11 +24,13 @@ import os
 import platform
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 CORES = os.cpu_count() or 1
+POPULATION = 512
 
 
 def scale_spread(c) -> float:
@@ -50,19 +55,36 @@ def re_peak(pt):
     return cert, p, err
 
 
-def per_layer_thermo(model: str = "minilm", shuffle_seed: int = 0):
-    """The figures' replica exchange on ``model`` shuffled within each matrix; returns (result, seconds)."""
+def per_layer_thermo(c, shuffle_seed: int = 0, checkpoint=None):
+    """The figures' replica exchange on ``c`` (a network shuffled within each matrix); returns its curve, header
+    and equilibrated edge with the seconds it took."""
     import ising_nn as isn
     from ising_nn.paper.budget import budget, temperature_range
 
     b = budget()
-    c = isn.load_couplings(model, shuffle=1.0, seed=shuffle_seed, per_layer=True)
     tmin, tmax = temperature_range(b, math.sqrt(c.sum_J2 / c.n_spins))
     t = time.perf_counter()
     q = isn.quench(c, b.quench_method, seed=shuffle_seed, restarts=b.quench_restarts)
+    ck = {} if checkpoint is None else dict(checkpoint=checkpoint, resume=os.path.exists(checkpoint))
     r = isn.canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=b.canonical_sweeps, seed=shuffle_seed,
-                             precision=b.precision, cold_spins=q.spins, progress=True)
-    return c, r, time.perf_counter() - t
+                             precision=b.precision, cold_spins=q.spins, progress=True, **ck)
+    return SimpleNamespace(curve=r.curve, header=dict(r.header), T_equilibrated=r.T_equilibrated,
+                           seconds=time.perf_counter() - t)
+
+
+def per_layer_population(c, population: int, runs: int, tmin: float, checkpoint=None):
+    """The figures' population annealing (their sweeps per step and precision) on ``c`` from beta = 0 down to
+    ``tmin``; returns (:class:`ising_nn.paper.population.CachedPopulation`, seconds)."""
+    import ising_nn as isn
+    from ising_nn.paper.budget import budget
+    from ising_nn.paper.population import CachedPopulation
+
+    b = budget()
+    ck = {} if checkpoint is None else dict(checkpoint=checkpoint, resume=os.path.exists(checkpoint))
+    t = time.perf_counter()
+    r = isn.population_annealing(c, tmin=tmin, tmax=b.canonical_tmax, population=population, runs=runs,
+                                 sweeps=b.pa_sweeps, seed=0, precision=b.precision, progress=True, **ck)
+    return CachedPopulation.from_result(r), time.perf_counter() - t
 
 
 def _z_test(a, ea, b, eb):
@@ -72,61 +94,127 @@ def _z_test(a, ea, b, eb):
     return z, float(norm.sf(z))
 
 
-def main(model: str = "minilm", out: str = "bench/SHUFFLES.md") -> None:
+def agreed_edge(cert, pt, z_max: float = 3.0) -> float:
+    """The lowest temperature above which population annealing (``cert``, :func:`ising_nn.paper.criticality.certify`)
+    and replica exchange (``pt``) agree on U and C within ``z_max`` errors at every temperature of the schedule,
+    within replica exchange's equilibrated range: a range two independent methods support even where population
+    annealing's own families criterion fails. Per-temperature z, not family-wise: a chance excursion makes the
+    range shorter, never longer."""
+    t_eq = float(pt.header["T_equilibrated"])
+    z_t = np.fmax(cert.z_pt_t, cert.z_pt_C_t)
+    inside = cert.T_t >= t_eq
+    bad = np.flatnonzero(inside & ~(z_t <= z_max))
+    if not bad.size:
+        return float(cert.T_t[inside][0]) if inside.any() else math.inf
+    return float(cert.T_t[bad[-1] + 1]) if bad[-1] + 1 < cert.T_t.size else math.inf
+
+
+def _peak_words(p, err, edge: str = "the certified edge") -> str:
+    if p.located:
+        return f"maximum C = {p.C_max:.4g} at T_c = {p.Tc:.4g} ± {err:.2g}"
+    return f"C largest at {edge}, T_c < {p.upper:.4g}" if math.isfinite(p.upper) else "not certified"
+
+
+def _p(p: float) -> str:
+    return f"= {p:.1e}" if p > 0 else "< 1e-300"
+
+
+def main(model: str = "minilm", out: str = "bench/SHUFFLES.md", population: int = POPULATION, runs: int = 4,
+         tmin: float = 1.5, work: str | None = None) -> None:
     from types import SimpleNamespace
 
     import ising_nn as isn
+    from bench.bench_crosscheck import _disagreement, _stage
     from bench.bench_tc import _read
     from ising_nn.paper.compare import markdown_table
-    from ising_nn.paper.criticality import certify, fit_peak
+    from ising_nn.paper.criticality import certify, compare_at, fit_peak
 
     pt_tr, pa, check = _read(model, 0.0)
     pt_wh, _, _ = _read(model, 1.0)
-    c_pl, r_pl, sec = per_layer_thermo(model)
+    if work is not None:
+        os.makedirs(work, exist_ok=True)
+    ck = (lambda name: None) if work is None else (lambda name: os.path.join(work, name))
+    c_pl = isn.load_couplings(model, shuffle=1.0, seed=0, per_layer=True)
+    r_pl = _stage(work, "pt_per_matrix", lambda: per_layer_thermo(c_pl, checkpoint=ck("pt_per_matrix.npz")))
     pt_pl = SimpleNamespace(curve=r_pl.curve, header={"T_equilibrated": str(r_pl.T_equilibrated)})
 
     cert_tr = certify(pa, check, pt_tr)
     p_tr = fit_peak(cert_tr.T_t, cert_tr.C_t, cert_tr.C_jk_mt, cert_tr.T_cert)
-    rows, peaks = [], {}
-    nets = (("trained", isn.load_couplings(model), "population annealing", cert_tr, p_tr, p_tr.Tc_err),
+    nets = [("trained", isn.load_couplings(model), "population annealing", cert_tr, p_tr, p_tr.Tc_err),
             ("shuffled within each matrix", c_pl, "replica exchange", *re_peak(pt_pl)),
             ("shuffled across the network", isn.load_couplings(model, shuffle=1.0, seed=0), "replica exchange",
-             *re_peak(pt_wh)))
-    for name, c, method, cert, p, err in nets:
-        peaks[name] = (p, err)
-        rows.append(dict(network=name, scale_spread=scale_spread(c), method=method, T_certified=cert.T_cert,
-                         T_c=p.Tc if p.located else math.nan, T_c_err=err,
-                         T_c_bound=p.upper if not p.located else math.nan,
-                         C_max=p.C_max if p.located else math.nan))
+             *re_peak(pt_wh))]
+    pa_lines, agreed = [], math.inf
+    if population:
+        (pa_pl, s_r), (chk_pl, s_c) = (
+            _stage(work, f"pa_per_matrix_{n}", lambda n=n: per_layer_population(c_pl, n, runs, tmin,
+                                                                                 ck(f"pa_per_matrix_{n}_runs")))
+            for n in (population, population // 4))
+        cert_pl = certify(pa_pl, chk_pl, pt_pl)
+        p_pl = fit_peak(cert_pl.T_t, cert_pl.C_t, cert_pl.C_jk_mt, cert_pl.T_cert)
+        nets.insert(2, ("shuffled within each matrix", c_pl, "population annealing", cert_pl, p_pl, p_pl.Tc_err))
+        agreed = agreed_edge(cert_pl, pt_pl)
+        cert_re = re_peak(pt_pl)[0]
+        p_ag = fit_peak(cert_re.T_t, cert_re.C_t, cert_re.C_jk_mt, agreed)
+        nets.insert(3, ("shuffled within each matrix", c_pl, "replica exchange where population annealing agrees",
+                        SimpleNamespace(T_cert=agreed), p_ag, math.hypot(p_ag.Tc_syst, float(pt_pl.curve.Tc_err))))
+        df = compare_at([x for x in (1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 4.0, 6.0) if x >= tmin], cert_pl, pt_pl)
+        pa_lines = [
+            "## The shuffle within each matrix by both methods", "",
+            f"Population annealing: {runs} runs of R = {population} and of R/4 = {population // 4}, the figures' "
+            f"sweeps per step and precision, down to T = {tmin:g}; {s_r:.0f} s and {s_c:.0f} s "
+            f"({(s_r + s_c) * CORES / 3600:.2g} core-hours). It certifies itself (families criterion, R against R/4, "
+            f"replica exchange where equilibrated) down to T = {cert_pl.T_cert:.4g}"
+            + (f" (first failing below: {cert_pl.failed})" if cert_pl.failed else "") + ". "
+            + _disagreement(cert_pl, pt_pl)
+            + f"Its C: {_peak_words(p_pl, p_pl.Tc_err)}; replica exchange's: "
+            f"{_peak_words(*re_peak(pt_pl)[1:])}; replica exchange's above T = {agreed:.4g}, where the two agree on "
+            f"U and C within 3 errors at every temperature (per temperature, not family-wise; population "
+            f"annealing's families criterion fails there): {_peak_words(p_ag, nets[3][5], 'that edge')}.", "",
+            markdown_table(df, 5), ""]
+    rows = [dict(network=name, scale_spread=scale_spread(c), method=method, T_certified=cert.T_cert,
+                 T_c=p.Tc if p.located else math.nan, T_c_err=err, T_c_bound=p.upper if not p.located else math.nan,
+                 C_max=p.C_max if p.located else math.nan) for name, c, method, cert, p, err in nets]
 
-    (pt_, et), (pp, ep), (pw, _) = (peaks[n] for n in (r["network"] for r in rows))
+    (pt_, et), (pw, _) = (nets[0][4], nets[0][5]), (nets[-1][4], nets[-1][5])
     tests = []
-    if pt_.located and pp.located:
+    for _, _, method, cert, pp, ep in nets[1:-1]:
+        label = f"shuffled within each matrix ({method})"
+        if not pp.located:
+            if np.isfinite(pp.upper) and pt_.located and pt_.Tc > pp.upper:
+                z, p = _z_test(pt_.Tc, et, pp.upper, 0.0)
+                tests.append(f"trained above the bound of {label}, {pp.upper:.3g}: by more than "
+                             f"{pt_.Tc - pp.upper:.3f} ± {et:.3f} (z = {z:.1f}, one-sided p {_p(p)})")
+            else:
+                tests.append(f"{label}: the maximum is not located within its certified range (down to T = "
+                             f"{cert.T_cert:.4g}), so it is not compared")
+            continue
         z, p = _z_test(pt_.Tc, et, pp.Tc, ep)
-        tests.append(f"trained minus shuffled within each matrix: {pt_.Tc - pp.Tc:.3f} ± {math.hypot(et, ep):.3f} "
-                     f"(z = {z:.1f}, one-sided p = {p:.1e})")
+        below = population and pp.Tc < agreed
+        tests.append(f"trained minus {label}: {pt_.Tc - pp.Tc:.3f} ± {math.hypot(et, ep):.3f} "
+                     f"(z = {z:.1f}, one-sided p {_p(p)})" + (
+                         f"; its T_c lies below {agreed:.4g}, where population annealing's U parts from replica "
+                         "exchange's (next section): not cross-validated" if below else ""))
         if pw.located:
-            z2, p2 = _z_test(pp.Tc, ep, pw.Tc, peaks[rows[2]["network"]][1])
-            tests.append(f"within each matrix minus across the network: {pp.Tc - pw.Tc:.3f} (z = {z2:.1f}, "
-                         f"one-sided p = {p2:.1e})")
-        elif math.isfinite(pw.upper):
+            z2, p2 = _z_test(pp.Tc, ep, pw.Tc, nets[-1][5])
+            tests.append(f"{label} minus across the network: {pp.Tc - pw.Tc:.3f} (z = {z2:.1f}, "
+                         f"one-sided p {_p(p2)})")
+        elif pp.Tc > pw.upper:
             z2, p2 = _z_test(pp.Tc, ep, pw.upper, 0.0)
-            tests.append(f"within each matrix above the whole shuffle's bound {pw.upper:.3g}: by "
-                         f"{pp.Tc - pw.upper:.3f} ± {ep:.3f} (z = {z2:.1f}, one-sided p = {p2:.1e})")
-        share = (pt_.Tc - pp.Tc) / (pt_.Tc - (pw.Tc if pw.located else pw.upper))
-        tests.append(f"share of the trained-minus-whole-shuffle difference that survives a shuffle within each "
-                     f"matrix (the arrangement's): {share:.2f}" + ("" if pw.located else
-                                                                   " (at most: the whole shuffle's T_c is a bound)"))
-    else:
-        tests.append("the maximum of the shuffle within each matrix is not located within its certified range "
-                     f"(down to T = {nets[1][3].T_cert:.4g}), so the split is not decided here")
+            tests.append(f"{label} above the whole shuffle's bound {pw.upper:.3g} by {pp.Tc - pw.upper:.3f} ± "
+                         f"{ep:.3f} (z = {z2:.1f}, one-sided p {_p(p2)}): the scales' spread lowers T_c")
+        else:
+            tests.append(f"{label}: its T_c lies below the whole shuffle's bound {pw.upper:.3g}, so which shuffle "
+                         "has the higher T_c is not decided here (the whole shuffle's maximum is not located)")
+    command = "`make bench-shuffles`" if (population, runs, tmin) == (POPULATION, 4, 1.5) else (
+        f"`python -m bench.bench_shuffles --population {population} --runs {runs} --tmin {tmin:g}`")
     lines = [
         f"# Which structure moves T_c ({model})", "",
         f"- date: {datetime.date.today().isoformat()}; machine: {platform.processor() or platform.machine()}, "
-        f"{CORES} cores; command: `make bench-shuffles`; the shuffle within each matrix (seed 0) by the figures' "
+        f"{CORES} cores; command: {command}; the shuffle within each matrix (seed 0) by the figures' "
         f"replica exchange: {r_pl.header['sweeps']} sweeps, {r_pl.header['rungs']} rungs, precision "
-        f"{r_pl.header['precision']}, hot and cold ladders agree down to T = {r_pl.T_equilibrated:.4g}; {sec:.0f} s "
-        f"with the ground-state search for its cold start",
+        f"{r_pl.header['precision']}, hot and cold ladders agree down to T = {r_pl.T_equilibrated:.4g}; "
+        f"{r_pl.seconds:.0f} s with the ground-state search for its cold start",
         "- the trained and whole-shuffle rows are the cached results of `make figures` (as `make bench-tc`)",
         "- scale_spread: standard deviation over the matrices of ln sqrt(mean J^2); T_c: the windowed fit of "
         "`ising_nn.paper.criticality.fit_peak` on the certified C(T); its error: the jackknife over runs and the "
@@ -134,11 +222,24 @@ def main(model: str = "minilm", out: str = "bench/SHUFFLES.md") -> None:
         "windows' spread (replica exchange); T_c_bound: C is largest at the certified edge, T_c lies below", "",
         markdown_table(pd.DataFrame(rows), 4), "",
         *[f"- {t}" for t in tests], "",
+        *pa_lines,
     ]
-    with open(out, "w", encoding="utf-8") as fh:
+    tmp = out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
+    os.replace(tmp, out)
     print("\n".join(lines), file=sys.stderr)
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--population", type=int, default=POPULATION,
+                    help="population annealing on the shuffle within each matrix: R per run, and R/4 for the check "
+                    f"(default {POPULATION}; 0: replica exchange alone)")
+    ap.add_argument("--runs", type=int, default=4, help="population annealing's independent runs (default 4)")
+    ap.add_argument("--tmin", type=float, default=1.5, help="population annealing's lowest T (default 1.5)")
+    ap.add_argument("--work", help="a folder for checkpoints and finished stages: a rerun resumes from them")
+    a = ap.parse_args()
+    main(population=a.population, runs=a.runs, tmin=a.tmin, work=a.work)
