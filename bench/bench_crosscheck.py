@@ -124,6 +124,7 @@ def _against_shuffle(c, pt, pt_shuffled) -> list[str]:
 def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: int = R, runs_: int = RUNS,
          pt_sweeps: int = PT_SWEEPS, work: str | None = None, shuffled: bool = False) -> None:
     import ising_nn as isn
+    from ising_nn.canonical.chain import resolve_precision
     from ising_nn.paper.budget import REFERENCE_SCALE, budget, temperature_range
     from ising_nn.paper.compare import markdown_table
     from ising_nn.paper.criticality import certify, certify_canonical, compare_at
@@ -193,6 +194,7 @@ def main(out: str = "bench/CROSSCHECK.md", config: str | None = None, replicas: 
         f"{os.cpu_count()} cores; command: {command} ({seconds:.0f} s)",
         f"- network: {network}; {c.n_spins} spins, sqrt(sum J^2 / N) = {scale:.4g} "
         f"(temperatures below are in these couplings' units; MiniLM's range times {f:.4g})",
+        f"- fields: {resolve_precision('auto')} (`precision=\"auto\"` on this machine), both methods",
         f"- replica exchange: {pt_sweeps} sweeps, T in [{tmin:g}, {tmax:g}], {pt.rungs} rungs, hot and "
         f"cold starts agree down to T = {pt.T_equilibrated:.4g}; {t_pt:.0f} s",
         f"- population annealing: {runs_} runs of R = {replicas} (and of R/4 = {replicas // 4}), {SWEEPS} sweeps "

@@ -5,6 +5,11 @@ the *cold* one from a low-energy state (the ground-state search's). A rung's num
 two agree within their errors, rung by rung and over windows of rungs (:mod:`.rungs`); MBAR then combines both
 ladders' samples over the equilibrated rungs: U, C, F, S on the grid from the odd layers' exact marginal
 (:mod:`.rbmbar`, sampled every ``stride`` sweeps), ln g(E) from the raw energies (:mod:`.mbar`).
+
+Agreeing hot and cold starts are necessary for equilibrium, not sufficient: both ladders can sit in the same
+too-high energies at low T. On networks of 16,512 to 65,280 spins population annealing found a lower U where the
+two ladders still agreed (``bench/CROSSCHECK*.md``, ``bench/SHUFFLES.md``), so a low-temperature result wants a
+second method (:mod:`.annealing`; :func:`ising_nn.paper.criticality.certify` compares the two).
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ class CanonicalResult:
         (:mod:`.rbmbar`).
     rungs : RungStats
     T_equilibrated : float
-        Lowest rung temperature from which every hotter rung passes the hot/cold test (inf if none).
+        Lowest rung temperature from which every hotter rung passes the hot/cold test (inf if none): a
+        necessary condition for equilibrium, not a sufficient one (module docstring).
     failed_T : list of float
         Rung temperatures that failed the test.
     E_b, ln_g_b : ndarray
