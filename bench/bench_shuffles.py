@@ -8,12 +8,13 @@ order. Comparing the three says how much of the trained network's higher T_c com
 matrices and how much from the couplings' arrangement within them.
 
 The per-matrix shuffle is run by the figures' replica exchange (the default budget's sweeps, range, precision
-and cold start from its ground-state search) and by population annealing (4 runs of R = 512 and of R/4, the
-figures' sweeps per step, down to T = 1.5) as the second, independent method: where the two part, replica
-exchange's agreeing hot and cold starts are not enough. The trained and whole-shuffle results are the cached
-ones of ``make figures`` (a missing one is one line and exit 2). ``--work DIR`` keeps the stages and the
-samplers' checkpoints, so a rerun resumes. Writes ``bench/SHUFFLES.md`` with machine, date, command and the
-table: per network and method the spread of the matrices' scales, the certified range, C's maximum with its
+and cold start from its ground-state search); the trained network's results and the whole shuffle's replica
+exchange are the cached ones of ``make figures`` (a missing one is one line and exit 2). Both shuffles are also
+run by population annealing (4 runs of R = 512 and of R/4, the figures' sweeps per step and precision, down to
+T = 1.5) as the second, independent method: where the two part, replica exchange's agreeing hot and cold starts
+are not enough, so each shuffle's maximum is looked for only where both agree. ``--work DIR`` keeps the stages
+and the samplers' checkpoints, so a rerun resumes. Writes ``bench/SHUFFLES.md`` with machine, date, command and
+the table: per network and method the spread of the matrices' scales, the certified range, C's maximum with its
 error, the tests of the differences, and the two methods side by side."""
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ def per_layer_thermo(c, shuffle_seed: int = 0, checkpoint=None):
 
 
 def per_layer_population(c, population: int, runs: int, tmin: float, checkpoint=None):
-    """The figures' population annealing (their sweeps per step and precision) on ``c`` from beta = 0 down to
-    ``tmin``; returns (:class:`ising_nn.paper.population.CachedPopulation`, seconds)."""
+    """The figures' population annealing (their sweeps per step and precision) on ``c`` (either shuffle) from
+    beta = 0 down to ``tmin``; returns (:class:`ising_nn.paper.population.CachedPopulation`, seconds)."""
     import ising_nn as isn
     from ising_nn.paper.budget import budget
     from ising_nn.paper.population import CachedPopulation
@@ -119,10 +120,21 @@ def _p(p: float) -> str:
     return f"= {p:.1e}" if p > 0 else "< 1e-300"
 
 
+def _versus(a_name, a, ea, b_name, b, eb) -> str:
+    """The one-sided test of ``a`` above ``b``, each a located maximum or a bound (``upper``)."""
+    if a.located and b.located:
+        z, p = _z_test(a.Tc, ea, b.Tc, eb)
+        return (f"{a_name} minus {b_name}: {a.Tc - b.Tc:.3f} ± {math.hypot(ea, eb):.3f} (z = {z:.1f}, one-sided "
+                f"p {_p(p)})")
+    if a.located and math.isfinite(b.upper) and a.Tc > b.upper:
+        z, p = _z_test(a.Tc, ea, b.upper, 0.0)
+        return (f"{a_name} above the bound of {b_name}, {b.upper:.3g}: by more than {a.Tc - b.upper:.3f} ± "
+                f"{ea:.3f} (z = {z:.1f}, one-sided p {_p(p)})")
+    return f"{a_name} against {b_name}: not decided here (a maximum not located, or not above the other's bound)"
+
+
 def main(model: str = "minilm", out: str = "bench/SHUFFLES.md", population: int = POPULATION, runs: int = 4,
          tmin: float = 1.5, work: str | None = None) -> None:
-    from types import SimpleNamespace
-
     import ising_nn as isn
     from bench.bench_crosscheck import _disagreement, _stage
     from bench.bench_tc import _read
@@ -140,72 +152,55 @@ def main(model: str = "minilm", out: str = "bench/SHUFFLES.md", population: int 
 
     cert_tr = certify(pa, check, pt_tr)
     p_tr = fit_peak(cert_tr.T_t, cert_tr.C_t, cert_tr.C_jk_mt, cert_tr.T_cert)
-    nets = [("trained", isn.load_couplings(model), "population annealing", cert_tr, p_tr, p_tr.Tc_err),
-            ("shuffled within each matrix", c_pl, "replica exchange", *re_peak(pt_pl)),
-            ("shuffled across the network", isn.load_couplings(model, shuffle=1.0, seed=0), "replica exchange",
-             *re_peak(pt_wh))]
-    pa_lines, agreed = [], math.inf
-    if population:
-        (pa_pl, s_r), (chk_pl, s_c) = (
-            _stage(work, f"pa_per_matrix_{n}", lambda n=n: per_layer_population(c_pl, n, runs, tmin,
-                                                                                 ck(f"pa_per_matrix_{n}_runs")))
+    nets = [("trained", isn.load_couplings(model), "population annealing", cert_tr, p_tr, p_tr.Tc_err)]
+    tests, sections, best = [], [], {}
+    shuffles = (("shuffled within each matrix", c_pl, pt_pl, "per_matrix"),
+                ("shuffled across the network", isn.load_couplings(model, shuffle=1.0, seed=0), pt_wh, "whole"))
+    for name, c, pt, key in shuffles:
+        cert_re, p_re, e_re = re_peak(pt)
+        nets.append((name, c, "replica exchange", cert_re, p_re, e_re))
+        best[name] = (p_re, e_re)
+        if not population:
+            continue
+        (pa_x, s_r), (chk_x, s_c) = (
+            _stage(work, f"pa_{key}_{n}", lambda n=n, c=c, key=key: per_layer_population(
+                c, n, runs, tmin, ck(f"pa_{key}_{n}_runs")))
             for n in (population, population // 4))
-        cert_pl = certify(pa_pl, chk_pl, pt_pl)
-        p_pl = fit_peak(cert_pl.T_t, cert_pl.C_t, cert_pl.C_jk_mt, cert_pl.T_cert)
-        nets.insert(2, ("shuffled within each matrix", c_pl, "population annealing", cert_pl, p_pl, p_pl.Tc_err))
-        agreed = agreed_edge(cert_pl, pt_pl)
-        cert_re = re_peak(pt_pl)[0]
+        cert = certify(pa_x, chk_x, pt)
+        p_pa = fit_peak(cert.T_t, cert.C_t, cert.C_jk_mt, cert.T_cert)
+        nets.append((name, c, "population annealing", cert, p_pa, p_pa.Tc_err))
+        agreed = agreed_edge(cert, pt)
         p_ag = fit_peak(cert_re.T_t, cert_re.C_t, cert_re.C_jk_mt, agreed)
-        nets.insert(3, ("shuffled within each matrix", c_pl, "replica exchange where population annealing agrees",
-                        SimpleNamespace(T_cert=agreed), p_ag, math.hypot(p_ag.Tc_syst, float(pt_pl.curve.Tc_err))))
-        df = compare_at([x for x in (1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 4.0, 6.0) if x >= tmin], cert_pl, pt_pl)
-        pa_lines = [
-            "## The shuffle within each matrix by both methods", "",
+        e_ag = math.hypot(p_ag.Tc_syst, float(pt.curve.Tc_err))
+        nets.append((name, c, "replica exchange where population annealing agrees", SimpleNamespace(T_cert=agreed),
+                     p_ag, e_ag))
+        best[name] = (p_ag, e_ag)
+        if p_re.located and p_re.Tc < agreed:
+            tests.append(f"{name}: replica exchange's maximum ({p_re.Tc:.3f} ± {e_re:.3f}) lies below T = "
+                         f"{agreed:.4g}, where population annealing parts from it: not cross-validated")
+        df = compare_at([x for x in (1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 4.0, 6.0) if x >= tmin], cert, pt)
+        sections += [
+            f"## {name[0].upper() + name[1:]}, by both methods", "",
             f"Population annealing: {runs} runs of R = {population} and of R/4 = {population // 4}, the figures' "
             f"sweeps per step and precision, down to T = {tmin:g}; {s_r:.0f} s and {s_c:.0f} s "
             f"({(s_r + s_c) * CORES / 3600:.2g} core-hours). It certifies itself (families criterion, R against R/4, "
-            f"replica exchange where equilibrated) down to T = {cert_pl.T_cert:.4g}"
-            + (f" (first failing below: {cert_pl.failed})" if cert_pl.failed else "") + ". "
-            + _disagreement(cert_pl, pt_pl)
-            + f"Its C: {_peak_words(p_pl, p_pl.Tc_err)}; replica exchange's: "
-            f"{_peak_words(*re_peak(pt_pl)[1:])}; replica exchange's above T = {agreed:.4g}, where the two agree on "
-            f"U and C within 3 errors at every temperature (per temperature, not family-wise; population "
-            f"annealing's families criterion fails there): {_peak_words(p_ag, nets[3][5], 'that edge')}.", "",
+            f"replica exchange where equilibrated) down to T = {cert.T_cert:.4g}"
+            + (f" (first failing below: {cert.failed})" if cert.failed else "") + ". "
+            + _disagreement(cert, pt)
+            + f"Its C: {_peak_words(p_pa, p_pa.Tc_err)}; replica exchange's (hot and cold starts agree down to "
+            f"T = {float(pt.header['T_equilibrated']):.4g}): {_peak_words(p_re, e_re)}; replica exchange's above "
+            f"T = {agreed:.4g}, where the two agree on U and C within 3 errors at every temperature (per "
+            f"temperature, not family-wise): {_peak_words(p_ag, e_ag, 'that edge')}.", "",
             markdown_table(df, 5), ""]
     rows = [dict(network=name, scale_spread=scale_spread(c), method=method, T_certified=cert.T_cert,
                  T_c=p.Tc if p.located else math.nan, T_c_err=err, T_c_bound=p.upper if not p.located else math.nan,
                  C_max=p.C_max if p.located else math.nan) for name, c, method, cert, p, err in nets]
-
-    (pt_, et), (pw, _) = (nets[0][4], nets[0][5]), (nets[-1][4], nets[-1][5])
-    tests = []
-    for _, _, method, cert, pp, ep in nets[1:-1]:
-        label = f"shuffled within each matrix ({method})"
-        if not pp.located:
-            if np.isfinite(pp.upper) and pt_.located and pt_.Tc > pp.upper:
-                z, p = _z_test(pt_.Tc, et, pp.upper, 0.0)
-                tests.append(f"trained above the bound of {label}, {pp.upper:.3g}: by more than "
-                             f"{pt_.Tc - pp.upper:.3f} ± {et:.3f} (z = {z:.1f}, one-sided p {_p(p)})")
-            else:
-                tests.append(f"{label}: the maximum is not located within its certified range (down to T = "
-                             f"{cert.T_cert:.4g}), so it is not compared")
-            continue
-        z, p = _z_test(pt_.Tc, et, pp.Tc, ep)
-        below = population and pp.Tc < agreed
-        tests.append(f"trained minus {label}: {pt_.Tc - pp.Tc:.3f} ± {math.hypot(et, ep):.3f} "
-                     f"(z = {z:.1f}, one-sided p {_p(p)})" + (
-                         f"; its T_c lies below {agreed:.4g}, where population annealing's U parts from replica "
-                         "exchange's (next section): not cross-validated" if below else ""))
-        if pw.located:
-            z2, p2 = _z_test(pp.Tc, ep, pw.Tc, nets[-1][5])
-            tests.append(f"{label} minus across the network: {pp.Tc - pw.Tc:.3f} (z = {z2:.1f}, "
-                         f"one-sided p {_p(p2)})")
-        elif pp.Tc > pw.upper:
-            z2, p2 = _z_test(pp.Tc, ep, pw.upper, 0.0)
-            tests.append(f"{label} above the whole shuffle's bound {pw.upper:.3g} by {pp.Tc - pw.upper:.3f} ± "
-                         f"{ep:.3f} (z = {z2:.1f}, one-sided p {_p(p2)}): the scales' spread lowers T_c")
-        else:
-            tests.append(f"{label}: its T_c lies below the whole shuffle's bound {pw.upper:.3g}, so which shuffle "
-                         "has the higher T_c is not decided here (the whole shuffle's maximum is not located)")
+    how = " (where both methods agree)" if population else " (replica exchange)"
+    for name, _, _, _ in shuffles:
+        tests.append(_versus("trained", p_tr, p_tr.Tc_err, name + how, *best[name]))
+    (a, (pa_, ea)), (b, (pb, eb)) = best.items()
+    ab, ba = _versus(a + how, pa_, ea, b + how, pb, eb), _versus(b + how, pb, eb, a + how, pa_, ea)
+    tests += [t for t in (ab, ba) if "not decided" not in t] or [ab]
     command = "`make bench-shuffles`" if (population, runs, tmin) == (POPULATION, 4, 1.5) else (
         f"`python -m bench.bench_shuffles --population {population} --runs {runs} --tmin {tmin:g}`")
     lines = [
@@ -215,14 +210,15 @@ def main(model: str = "minilm", out: str = "bench/SHUFFLES.md", population: int 
         f"replica exchange: {r_pl.header['sweeps']} sweeps, {r_pl.header['rungs']} rungs, precision "
         f"{r_pl.header['precision']}, hot and cold ladders agree down to T = {r_pl.T_equilibrated:.4g}; "
         f"{r_pl.seconds:.0f} s with the ground-state search for its cold start",
-        "- the trained and whole-shuffle rows are the cached results of `make figures` (as `make bench-tc`)",
+        "- the trained row and the whole shuffle's replica exchange are the cached results of `make figures` (as "
+        "`make bench-tc`)" + ("; population annealing runs on both shuffles here" if population else ""),
         "- scale_spread: standard deviation over the matrices of ln sqrt(mean J^2); T_c: the windowed fit of "
         "`ising_nn.paper.criticality.fit_peak` on the certified C(T); its error: the jackknife over runs and the "
         "windows' spread (population annealing), or the engine's bootstrap error of the grid maximum and the "
         "windows' spread (replica exchange); T_c_bound: C is largest at the certified edge, T_c lies below", "",
         markdown_table(pd.DataFrame(rows), 4), "",
         *[f"- {t}" for t in tests], "",
-        *pa_lines,
+        *sections,
     ]
     tmp = out + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -236,7 +232,7 @@ if __name__ == "__main__":
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--population", type=int, default=POPULATION,
-                    help="population annealing on the shuffle within each matrix: R per run, and R/4 for the check "
+                    help="population annealing on both shuffles: R per run, and R/4 for the check "
                     f"(default {POPULATION}; 0: replica exchange alone)")
     ap.add_argument("--runs", type=int, default=4, help="population annealing's independent runs (default 4)")
     ap.add_argument("--tmin", type=float, default=1.5, help="population annealing's lowest T (default 1.5)")
