@@ -73,7 +73,7 @@ def per_layer_thermo(c, shuffle_seed: int = 0, checkpoint=None):
                            seconds=time.perf_counter() - t)
 
 
-def per_layer_population(c, population: int, runs: int, tmin: float, checkpoint=None):
+def shuffle_population(c, population: int, runs: int, tmin: float, checkpoint=None):
     """The figures' population annealing (their sweeps per step and precision) on ``c`` (either shuffle) from
     beta = 0 down to ``tmin``; returns (:class:`ising_nn.paper.population.CachedPopulation`, seconds)."""
     import ising_nn as isn
@@ -163,7 +163,7 @@ def main(model: str = "minilm", out: str = "bench/SHUFFLES.md", population: int 
         if not population:
             continue
         (pa_x, s_r), (chk_x, s_c) = (
-            _stage(work, f"pa_{key}_{n}", lambda n=n, c=c, key=key: per_layer_population(
+            _stage(work, f"pa_{key}_{n}", lambda n=n, c=c, key=key: shuffle_population(
                 c, n, runs, tmin, ck(f"pa_{key}_{n}_runs")))
             for n in (population, population // 4))
         cert = certify(pa_x, chk_x, pt)
