@@ -10,7 +10,6 @@ the couplings' units (:func:`ising_nn.paper.budget.temperature_range`); the thre
 from __future__ import annotations
 
 import datetime
-import math
 import os
 import platform
 import sys
@@ -57,22 +56,38 @@ def _stage(work: str | None, name: str, compute):
     return value
 
 
+def parted(cert, pt, with_C: bool = False, z_max: float = 3.0):
+    """Mask over ``cert.T_t``: inside replica exchange's equilibrated range (``pt.header["T_equilibrated"]``),
+    population annealing (``cert``, :func:`ising_nn.paper.criticality.certify`) and replica exchange differ by
+    more than ``z_max`` errors in U (and in C, ``with_C``), or are not compared there."""
+    z = np.fmax(cert.z_pt_t, cert.z_pt_C_t) if with_C else cert.z_pt_t
+    return (cert.T_t >= float(pt.header["T_equilibrated"])) & ~(z <= z_max)
+
+
 def _disagreement(cert, ptn) -> str:
     """Where, within replica exchange's equilibrated range, the two methods' U part (|z| > 3) and which lies
     lower there (in a glassy system the run that found the lower energies is usually the better equilibrated)."""
     from ising_nn.paper.criticality import _interp
 
-    t_eq = float(ptn.header["T_equilibrated"])
-    z = np.where(cert.T_t >= t_eq, cert.z_pt_t, np.nan)
-    bad = np.flatnonzero(z > 3)
+    bad = np.flatnonzero(parted(cert, ptn))
     if not bad.size:
         return "Their U never differ by more than 3 errors where replica exchange is equilibrated. "
     d = cert.U_t[bad] - _interp(cert.T_t[bad], ptn.curve.T_t, ptn.curve.U_t)
-    k = int(np.argmax(z[bad]))
+    z = cert.z_pt_t[bad]
+    k = int(np.nanargmax(z))
     return (f"Their U differ by more than 3 errors at {bad.size} temperatures, the hottest T = "
             f"{cert.T_t[bad[-1]]:.4g}; population annealing's U is the lower at {int((d < 0).sum())} of them "
-            f"(the largest |z|, {z[bad[k]]:.1f} at T = {cert.T_t[bad[k]]:.4g}: population annealing minus replica "
+            f"(the largest |z|, {z[k]:.1f} at T = {cert.T_t[bad[k]]:.4g}: population annealing minus replica "
             f"exchange {d[k]:+.2e} per spin). ")
+
+
+def peak_words(p, err, edge: str = "the certified edge") -> str:
+    """A :class:`ising_nn.paper.criticality.Peak` in words: the maximum with its error, or the bound."""
+    if p.located:
+        return f"maximum C = {p.C_max:.4g} at T_c = {p.Tc:.4g} ± {err:.2g}"
+    if np.isfinite(p.upper):
+        return f"C largest at {edge}, T_c < {p.upper:.4g}"
+    return "no maximum within the certified range"
 
 
 def _peak(kind: str, cert) -> str:
@@ -82,22 +97,16 @@ def _peak(kind: str, cert) -> str:
     if not np.isfinite(cert.T_cert):
         return f"{kind}: not certified at any temperature run"
     p = fit_peak(cert.T_t, cert.C_t, cert.C_jk_mt, cert.T_cert)
-    if p.located:
-        err = (f" ± {p.Tc_err:.3g}" if np.isfinite(p.Tc_err) else
-               f" ± {p.Tc_syst:.3g} (the fit windows' spread alone: no per-run replicates)")
-        return f"{kind}: maximum C = {p.C_max:.4g} at T_c = {p.Tc:.4g}{err}"
-    if np.isfinite(p.upper):
-        return f"{kind}: C is largest at the certified edge T = {cert.T_cert:.4g}, so T_c < {p.upper:.4g}"
-    return f"{kind}: no maximum within the certified range (down to T = {cert.T_cert:.4g})"
+    if p.located and not np.isfinite(p.Tc_err):
+        return (f"{kind}: {peak_words(p, p.Tc_syst)} (the fit windows' spread alone: no per-run replicates)")
+    return f"{kind}: {peak_words(p, p.Tc_err, f'the certified edge T = {cert.T_cert:.4g}')}"
 
 
 def _against_shuffle(c, pt, pt_shuffled) -> list[str]:
     """The network against its whole-network shuffle (seed 0), both by replica exchange: C's maximum of each
     (:func:`bench.bench_shuffles.re_peak`) and the one-sided test of the difference."""
-    from scipy.stats import norm
-
     import ising_nn as isn
-    from bench.bench_shuffles import re_peak, scale_spread
+    from bench.bench_shuffles import re_peak, scale_spread, versus
 
     out = []
     res = {}
@@ -105,19 +114,12 @@ def _against_shuffle(c, pt, pt_shuffled) -> list[str]:
                                                  pt_shuffled)):
         cert, p, err = re_peak(SimpleNamespace(curve=r.curve, header={"T_equilibrated": str(r.T_equilibrated)}))
         res[name] = (p, err)
-        where = (f"maximum C = {p.C_max:.4g} at T_c = {p.Tc:.4g} ± {err:.2g}" if p.located else
-                 f"C largest at the certified edge, T_c < {p.upper:.4g}" if np.isfinite(p.upper) else
-                 "no maximum within the certified range")
         out.append(f"- {name}: scale spread {scale_spread(net):.3f} (standard deviation over matrices of "
-                   f"ln sqrt(mean J^2)); replica exchange certified down to T = {cert.T_cert:.4g}; {where}")
+                   f"ln sqrt(mean J^2)); replica exchange certified down to T = {cert.T_cert:.4g}; "
+                   f"{peak_words(p, err)}")
     (a, ea), (b, eb) = res.values()
-    if a.located and b.located:
-        z = (a.Tc - b.Tc) / math.hypot(ea, eb)
-        out.append(f"- T_c(as built) - T_c(shuffled) = {a.Tc - b.Tc:.4g} ± {math.hypot(ea, eb):.2g} (z = {z:.1f}, "
-                   f"one-sided p = {norm.sf(z):.1e}); errors: the engine's bootstrap of the grid maximum and the "
-                   "fit windows' spread")
-    else:
-        out.append("- the difference is not decided: a maximum is not located within its certified range")
+    out.append(f"- {versus('T_c as built', a, ea, 'shuffled', b, eb)}; errors: the engine's bootstrap of the grid "
+               "maximum and the fit windows' spread")
     return out
 
 

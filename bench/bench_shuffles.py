@@ -101,26 +101,20 @@ def agreed_edge(cert, pt, z_max: float = 3.0) -> float:
     within replica exchange's equilibrated range: a range two independent methods support even where population
     annealing's own families criterion fails. Per-temperature z, not family-wise: a chance excursion makes the
     range shorter, never longer."""
-    t_eq = float(pt.header["T_equilibrated"])
-    z_t = np.fmax(cert.z_pt_t, cert.z_pt_C_t)
-    inside = cert.T_t >= t_eq
-    bad = np.flatnonzero(inside & ~(z_t <= z_max))
+    from bench.bench_crosscheck import parted
+
+    inside = cert.T_t >= float(pt.header["T_equilibrated"])
+    bad = np.flatnonzero(parted(cert, pt, with_C=True, z_max=z_max))
     if not bad.size:
         return float(cert.T_t[inside][0]) if inside.any() else math.inf
     return float(cert.T_t[bad[-1] + 1]) if bad[-1] + 1 < cert.T_t.size else math.inf
-
-
-def _peak_words(p, err, edge: str = "the certified edge") -> str:
-    if p.located:
-        return f"maximum C = {p.C_max:.4g} at T_c = {p.Tc:.4g} ± {err:.2g}"
-    return f"C largest at {edge}, T_c < {p.upper:.4g}" if math.isfinite(p.upper) else "not certified"
 
 
 def _p(p: float) -> str:
     return f"= {p:.1e}" if p > 0 else "< 1e-300"
 
 
-def _versus(a_name, a, ea, b_name, b, eb) -> str:
+def versus(a_name, a, ea, b_name, b, eb) -> str:
     """The one-sided test of ``a`` above ``b``, each a located maximum or a bound (``upper``)."""
     if a.located and b.located:
         z, p = _z_test(a.Tc, ea, b.Tc, eb)
@@ -136,7 +130,7 @@ def _versus(a_name, a, ea, b_name, b, eb) -> str:
 def main(model: str = "minilm", out: str = "bench/SHUFFLES.md", population: int = POPULATION, runs: int = 4,
          tmin: float = 1.5, work: str | None = None) -> None:
     import ising_nn as isn
-    from bench.bench_crosscheck import _disagreement, _stage
+    from bench.bench_crosscheck import _disagreement, _stage, peak_words
     from bench.bench_tc import _read
     from ising_nn.paper.compare import markdown_table
     from ising_nn.paper.criticality import certify, compare_at, fit_peak
@@ -187,19 +181,19 @@ def main(model: str = "minilm", out: str = "bench/SHUFFLES.md", population: int 
             f"replica exchange where equilibrated) down to T = {cert.T_cert:.4g}"
             + (f" (first failing below: {cert.failed})" if cert.failed else "") + ". "
             + _disagreement(cert, pt)
-            + f"Its C: {_peak_words(p_pa, p_pa.Tc_err)}; replica exchange's (hot and cold starts agree down to "
-            f"T = {float(pt.header['T_equilibrated']):.4g}): {_peak_words(p_re, e_re)}; replica exchange's above "
+            + f"Its C: {peak_words(p_pa, p_pa.Tc_err)}; replica exchange's (hot and cold starts agree down to "
+            f"T = {float(pt.header['T_equilibrated']):.4g}): {peak_words(p_re, e_re)}; replica exchange's above "
             f"T = {agreed:.4g}, where the two agree on U and C within 3 errors at every temperature (per "
-            f"temperature, not family-wise): {_peak_words(p_ag, e_ag, 'that edge')}.", "",
+            f"temperature, not family-wise): {peak_words(p_ag, e_ag, 'that edge')}.", "",
             markdown_table(df, 5), ""]
     rows = [dict(network=name, scale_spread=scale_spread(c), method=method, T_certified=cert.T_cert,
                  T_c=p.Tc if p.located else math.nan, T_c_err=err, T_c_bound=p.upper if not p.located else math.nan,
                  C_max=p.C_max if p.located else math.nan) for name, c, method, cert, p, err in nets]
     how = " (where both methods agree)" if population else " (replica exchange)"
     for name, _, _, _ in shuffles:
-        tests.append(_versus("trained", p_tr, p_tr.Tc_err, name + how, *best[name]))
+        tests.append(versus("trained", p_tr, p_tr.Tc_err, name + how, *best[name]))
     (a, (pa_, ea)), (b, (pb, eb)) = best.items()
-    ab, ba = _versus(a + how, pa_, ea, b + how, pb, eb), _versus(b + how, pb, eb, a + how, pa_, ea)
+    ab, ba = versus(a + how, pa_, ea, b + how, pb, eb), versus(b + how, pb, eb, a + how, pa_, ea)
     tests += [t for t in (ab, ba) if "not decided" not in t] or [ab]
     command = "`make bench-shuffles`" if (population, runs, tmin) == (POPULATION, 4, 1.5) else (
         f"`python -m bench.bench_shuffles --population {population} --runs {runs} --tmin {tmin:g}`")
