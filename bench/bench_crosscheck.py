@@ -67,7 +67,7 @@ def parted(cert, pt, with_C: bool = False, z_max: float = 3.0):
 def _disagreement(cert, ptn) -> str:
     """Where, within replica exchange's equilibrated range, the two methods' U part (|z| > 3) and which lies
     lower there (in a glassy system the run that found the lower energies is usually the better equilibrated)."""
-    from ising_nn.paper.criticality import _interp
+    from ising_nn.thermo.agreement import interp_lnT as _interp
 
     bad = np.flatnonzero(parted(cert, ptn))
     if not bad.size:

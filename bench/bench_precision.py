@@ -25,10 +25,12 @@ def main(out: str = "bench/PRECISION.md") -> None:
     import torch
 
     import ising_nn as isn
-    from ising_nn.paper.criticality import ALPHA, _agree, _interp
     from ising_nn.paper.paths import DOS_DIR
     from ising_nn.paper.population import CachedPopulation
     from ising_nn.paper.thermo import CachedThermo
+    from ising_nn.thermo.agreement import ALPHA
+    from ising_nn.thermo.agreement import agree as _agree
+    from ising_nn.thermo.agreement import interp_lnT as _interp
 
     t_all = time.perf_counter()
     c = isn.load_couplings("minilm")

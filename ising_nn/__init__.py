@@ -13,6 +13,7 @@ from ising_nn.model.transforms import first_blocks, shuffle
 from ising_nn.quench.search import QuenchResult, mirror, quench
 from ising_nn.results.dos import DOS, read_dos, write_dos
 from ising_nn.results.spins import load_spins, save_spins
+from ising_nn.thermo.agreement import Agreement, agreement
 from ising_nn.wanglandau.run import wang_landau
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "CanonicalResult",
     "population_annealing",
     "PopulationResult",
+    "agreement",
+    "Agreement",
     "analyze",
     "save_spins",
     "load_spins",

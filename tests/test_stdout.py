@@ -45,7 +45,7 @@ def _run(capsys, *argv) -> tuple[str, str]:
 
 def test_every_subcommand_has_a_stdout_test():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    tested = {"info", "couplings", "quench", "dos", "heat", "thermo", "analyze"}
+    tested = {"info", "couplings", "quench", "dos", "heat", "thermo", "crosscheck", "analyze"}
     assert set(sub.choices) == tested
 
 
@@ -93,6 +93,17 @@ def test_thermo_writes_the_file_and_nothing_on_stdout(model, tmp_path, capsys, o
     out, err = _run(capsys, "thermo", model, "-o", th, "--sweeps", "80", "--points", "10", "--tmin", "0.8",
                     "--tmax", "5")  # the progress bar is on
     assert out == "" and "T_c" in err and read_header(th)["n_spins"] == "44"
+
+
+def test_crosscheck_prints_its_data_and_only_the_summary_on_stderr(model, tmp_path, capsys, one_torch_thread):
+    ths = [tmp_path / f"{m}.dat" for m in ("pt", "pa")]
+    for th, m in zip(ths, ("pt", "pa")):
+        _run(capsys, "thermo", model, "-o", th, "--method", m, "--sweeps", "80", "--points", "10", "--tmin", "1.5",
+             "--tmax", "5", "--population", "64", "--runs", "2", "--no-progress")
+    out, err = _run(capsys, "crosscheck", *ths)
+    body = [line for line in out.splitlines() if not line.startswith("#")]
+    assert np.loadtxt(body, ndmin=2).shape[1] == 15 and read_header(ths[0])["n_spins"] in out
+    assert err.count("\n") == 1 and "Compared at" in err
 
 
 def _analyze(model, dos_dir, *extra):

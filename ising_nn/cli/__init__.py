@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ising_nn._version import __version__
-from ising_nn.cli import analyze, couplings, dos, heat, quench, thermo
+from ising_nn.cli import analyze, couplings, crosscheck, dos, heat, quench, thermo
 from ising_nn.cli._args import apply_deprecated
 from ising_nn.errors import IsingNNError
 
 __all__ = ["main", "build_parser"]
 
-_MODULES = (couplings, quench, dos, heat, thermo, analyze)
+_MODULES = (couplings, quench, dos, heat, thermo, crosscheck, analyze)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ising-nn {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader (`| head`) closed the pipe: not an error of ours; keep Python's exit-time flush quiet too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return int(rc or 0)
 
 

@@ -40,10 +40,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ising_nn.thermo.agreement import ALPHA
+from ising_nn.thermo.agreement import agree as _agree
+from ising_nn.thermo.agreement import interp_lnT as _interp
+
 __all__ = ["Certified", "Peak", "TcAnswer", "certify", "certify_canonical", "fit_peak", "tc_answer", "compare_at"]
 
-#: Family-wise false-alarm probability of each agreement test (R against R/4, against replica exchange).
-ALPHA = 0.01
 #: Half-width of the peak fit's window, relative in T.
 WINDOW = 0.10
 
@@ -194,31 +196,6 @@ class TcAnswer:
                              failed_below=c.failed, located=p.located, T_c=p.Tc, T_c_upper=p.upper, T_c_err=p.Tc_err,
                              T_c_stat=p.Tc_stat, T_c_syst=p.Tc_syst, C_max=p.C_max, C_max_err=p.C_max_err))
         return pd.DataFrame(rows)
-
-
-def _interp(T_new, T_old, y_old):
-    """Linear in ln T; NaN outside ``T_old``'s range."""
-    order = np.argsort(T_old)
-    x, y = np.log(T_old[order]), y_old[order]
-    return np.interp(np.log(T_new), x, y, left=np.nan, right=np.nan)
-
-
-def _z(a, ea, b, eb):
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.abs(a - b) / np.hypot(ea, eb)
-
-
-def _agree(a, ea, nu_a, b, eb, nu_b, alpha: float):
-    """|z| of a - b and whether it passes: Student's t on the Welch-Satterthwaite degrees of freedom, the
-    level ``alpha`` shared (Bonferroni) by every finite comparison; NaN (not compared) fails."""
-    from scipy import stats
-
-    z = _z(a, ea, b, eb)
-    n = max(int(np.isfinite(z).sum()), 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        nu = (ea**2 + eb**2) ** 2 / (ea**4 / nu_a + (eb**4 / nu_b if np.isfinite(nu_b) else 0.0))
-    crit = stats.t.ppf(1.0 - alpha / (2.0 * n), np.where(np.isfinite(nu) & (nu > 0), nu, nu_a))
-    return z, z <= crit
 
 
 def certify(main, check, pt=None, alpha: float = ALPHA) -> Certified:

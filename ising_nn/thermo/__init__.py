@@ -1,7 +1,9 @@
 """Thermodynamics from a density of states: U, C, F, S per spin on a temperature grid, the peak of C (T_c)
-and its spread over replicas, and the paper's own (normalised) specific-heat curves. The canonical engine
-that measures them directly lives in :mod:`ising_nn.canonical`."""
+and its spread over replicas, and the paper's own (normalised) specific-heat curves; and whether two curves of
+one network agree (``agreement``: the range two independent methods cross-validate). The canonical engine that
+measures them directly lives in :mod:`ising_nn.canonical`."""
 
+from ising_nn.thermo.agreement import Agreement, agreement
 from ising_nn.thermo.from_dos import (
     PaperStyleHeat,
     TcEstimate,
@@ -13,5 +15,5 @@ from ising_nn.thermo.from_dos import (
     thermodynamics,
 )
 
-__all__ = ["Thermo", "TcEstimate", "PaperStyleHeat", "thermodynamics", "replica_tc", "tc_estimate",
-           "temperature_grid", "paper_style_heat"]
+__all__ = ["Agreement", "agreement", "Thermo", "TcEstimate", "PaperStyleHeat", "thermodynamics", "replica_tc",
+           "tc_estimate", "temperature_grid", "paper_style_heat"]
