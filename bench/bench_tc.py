@@ -89,7 +89,7 @@ def _estimators(model: str, pts: dict) -> list[str]:
     from ising_nn.paper.compare import markdown_table
 
     return ["## Replica exchange: the curve's estimator", "",
-            "C per spin from MBAR on the exact marginal of the odd layers (the engine's curve, "
+            "C per spin from MBAR on the exact marginals of both parities of layers, weighted (the engine's curve, "
             "`ising_nn.canonical.rbmbar`) against MBAR on the raw energies of the same run (`raw_curve`): median "
             "relative error, largest |z| between them; on the shuffled network above T = 7, largest |z| against "
             "the exact loop-free value sum (beta J)^2 sech^2(beta J) / N (loops of four couplings of random sign "

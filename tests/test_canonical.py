@@ -456,6 +456,53 @@ def test_curve_matches_enumeration(small, small_run):
     assert abs(cu.Tc - Tc) <= Z * cu.Tc_err
 
 
+def test_each_parity_matches_enumeration_and_the_curve_weights_them(small, monkeypatch):
+    """The curve weights two Rao-Blackwellised estimates from the same records, the odd layers' exact marginal
+    and the even layers'; each matches enumeration, the weight is the header's, and the bootstrap error of the
+    combination (the same resamples for both) is at most the weighted mean of their errors (a standard
+    deviation is a norm)."""
+    import ising_nn.canonical.tempering as tp
+
+    c, E = small
+    seen = {}
+    real = tp.rb_mbar_curve
+
+    def spy(L, M, V, *args, other=None, **kw):
+        seen.update(odd=real(L, M, V, *args, **kw), even=real(*other, *args, **kw))
+        seen["both"] = real(L, M, V, *args, other=other, **kw)
+        return seen["both"]
+
+    monkeypatch.setattr(tp, "rb_mbar_curve", spy)
+    r = canonical_thermo(c, **{**SMALL_KW, "seed": 1})
+    assert "odd and on the even layers'" in r.header["curve_estimator"]
+    (odd, w_odd), (even, w_even), (both, w) = seen["odd"], seen["even"], seen["both"]
+    assert w_odd == w_even == 1.0 and 0.0 <= w <= 1.0 and r.header["marginal_weight_odd"] == f"{w:.4f}"
+    exact = _exact_thermo(E, np.zeros_like(E), c.n_spins, both.T_t)
+    for q, ex in zip("UCFS", exact):
+        est = {k: getattr(v, f"{q}_t") for k, v in (("odd", odd), ("even", even), ("both", both))}
+        err = {k: getattr(v, f"{q}_err_t") for k, v in (("odd", odd), ("even", even), ("both", both))}
+        np.testing.assert_allclose(est["both"], w * est["odd"] + (1 - w) * est["even"], rtol=1e-12, atol=1e-15)
+        assert np.all(err["both"] <= (w * err["odd"] + (1 - w) * err["even"]) * (1 + 1e-9)), q
+        for k in ("odd", "even", "both"):
+            z = (est[k] - ex) / err[k]
+            assert np.all(np.abs(z) <= Z), (q, k, float(np.max(np.abs(z))))
+    assert not np.allclose(odd.C_t, even.C_t)  # two estimators, not one computed twice
+    np.testing.assert_array_equal(r.curve.C_t, both.C_t)
+
+
+def test_parity_weight_is_the_least_variance_combination():
+    """Independent replicates with variances 1 and 4: w = 4 / 5; perfectly correlated equal ones: any w, the
+    median of 0.5s; one parity with no spread takes all the weight."""
+    from ising_nn.canonical.rbmbar import parity_weight
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, (200000, 3)), rng.normal(0, 2, (200000, 3))
+    assert parity_weight(np.stack([a, b], 1)) == pytest.approx(0.8, abs=0.01)
+    assert parity_weight(np.stack([b, a], 1)) == pytest.approx(0.2, abs=0.01)
+    assert parity_weight(np.stack([a, a], 1)) == 0.5
+    assert parity_weight(np.stack([np.zeros_like(a), b], 1)) == 1.0
+
+
 def test_rungs_match_enumeration(small, small_run):
     c, E = small
     rk = small_run.rungs

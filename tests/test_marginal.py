@@ -8,6 +8,7 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 
 from ising_nn.canonical import LayerChains
 from ising_nn.canonical.rbmbar import marginal_targets
@@ -36,22 +37,24 @@ def test_kernel_matches_its_reference():
     assert out[0][1, 3] == 0.5  # NaN: skipped
 
 
-def test_marginal_is_the_half_sweeps_moments_and_the_enumerated_sum():
+@pytest.mark.parametrize("parity", [0, 1])
+def test_marginal_is_the_half_sweeps_moments_and_the_enumerated_sum(parity):
     """At a replica's own beta, M and V are the half-sweep's Rao-Blackwellised m and v (same fields); and
-    L + n_even ln 2 is ln sum over the even spins of exp(-beta E), by enumeration."""
-    c = _net([3, 4, 3, 2], seed=1)  # even layers 0 and 2: 6 spins
+    L + n ln 2 is ln sum over the summed layers' spins of exp(-beta E), by enumeration (parity 0: the even layers
+    0 and 2, 6 spins, given the odd; parity 1: the odd layers 1 and 3, 6 spins, given the even)."""
+    c = _net([3, 4, 3, 2], seed=1)
     rng = np.random.default_rng(2)
     R = 3
     s = rng.choice(np.array([-1, 1], np.int8), (R, c.n_spins))
     beta_r = np.array([0.3, 0.7, 1.1])
     ch = LayerChains(c, s, "cpu", 0, "float32")
-    L, M, V = ch.marginal(np.stack([beta_r, 0.5 * beta_r], 1))
-    h = ch.half_sweep(0, beta_r)  # draws the even layers; the odd ones (what M, V condition on) stay
+    L, M, V = ch.marginal(np.stack([beta_r, 0.5 * beta_r], 1), parity=parity)
+    h = ch.half_sweep(parity, beta_r)  # draws the summed layers; the others (what M, V condition on) stay
     np.testing.assert_allclose(M[:, 0], h.m_r, rtol=1e-5)
     np.testing.assert_allclose(V[:, 0], h.v_r, rtol=1e-5)
-    even = [0, 2]
+    summed = [parity, parity + 2]
     offs = np.concatenate([[0], np.cumsum(c.layer_sizes)])
-    idx = np.concatenate([np.arange(offs[l], offs[l + 1]) for l in even])
+    idx = np.concatenate([np.arange(offs[l], offs[l + 1]) for l in summed])
     for r in range(R):
         for j, b in enumerate((beta_r[r], 0.5 * beta_r[r])):
             w = []
@@ -61,6 +64,8 @@ def test_marginal_is_the_half_sweeps_moments_and_the_enumerated_sum():
                 w.append(-b * float(c.energy(x.astype(np.int8))))
             lnZ = np.logaddexp.reduce(w)
             assert abs(L[r, j] + len(idx) * math.log(2.0) - lnZ) < 1e-5 * max(1.0, abs(lnZ))
+    with pytest.raises(ValueError):
+        ch.marginal(beta_r[:, None], parity=2)
 
 
 def test_torch_path_matches_the_kernel():
@@ -68,12 +73,13 @@ def test_torch_path_matches_the_kernel():
     s = np.random.default_rng(4).choice(np.array([-1, 1], np.int8), (4, c.n_spins))
     beta = np.array([[0.0, 0.2, np.nan], [0.5, 1.0, 2.0], [0.1, np.nan, np.nan], [3.0, 0.4, 0.8]])
     ch = LayerChains(c, s, "cpu", 0, "float32")
-    a = ch.marginal(beta)
+    a = [ch.marginal(beta, parity=p) for p in (0, 1)]
     ch.cpu = False  # the code path of other devices, on the CPU
-    b = ch.marginal(beta)
+    b = [ch.marginal(beta, parity=p) for p in (0, 1)]
     ok = ~np.isnan(beta)
-    for x, y in zip(a, b):
-        np.testing.assert_allclose(x[ok], y[ok], rtol=1e-5, atol=1e-4)
+    for p in (0, 1):
+        for x, y in zip(a[p], b[p]):
+            np.testing.assert_allclose(x[ok], y[ok], rtol=1e-5, atol=1e-4)
 
 
 def test_targets_hold_the_window_and_the_grid_between():

@@ -115,7 +115,7 @@ def test_shipped_dos_has_the_gaussian_centre_of_variance_sum_j2(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_shipped_engine_curve_agrees_with_raw_energy_mbar(kind):
-    """Two estimators from the same run: MBAR on the odd layers' exact marginal (the engine's curve) and MBAR
+    """Two estimators from the same run: MBAR on the layers' exact marginals (the engine's curve) and MBAR
     on the raw energies (what the DOS rests on) agree in U and C within four combined errors at every
     temperature, and the marginal's C is the more precise (median error ratio 2.7 on shuffled MiniLM, about 10
 at its highest temperatures). (F and S are

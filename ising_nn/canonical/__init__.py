@@ -3,8 +3,8 @@
 Shared: the layer-block heat bath (``chain``: torch products, a fused numba pass on the CPU), Rao-Blackwellised
 estimators (``estimators``), input checks and checkpoints (``common``), MBAR (``mbar``, pymbar).
 Replica exchange (``tempering``, ``ladder``, ``exchange``, ``rungs``): a ladder from a hot and a cold start, the
-hot/cold equilibration test (``rungs``), MBAR on the exact marginal of half the layers for U, C, F, S
-(``rbmbar``), and the density of states joined from MBAR on raw energies and Wang-Landau (``hybrid``).
+hot/cold equilibration test (``rungs``), MBAR on the exact marginals of either half of the layers, weighted,
+for U, C, F, S (``rbmbar``), and the density of states joined from MBAR on raw energies and Wang-Landau (``hybrid``).
 Population annealing (``population``: one run, resampling, families; ``annealing``: the schedule, runs on Dask,
 their weighted average).
 """

@@ -306,13 +306,16 @@ class LayerChains:
             E -= (s * h).sum(1, dtype=torch.float64)
         return HalfSweep(E.cpu().numpy(), m.cpu().numpy(), v.cpu().numpy())
 
-    def marginal(self, beta_rj: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(L_rj, M_rj, V_rj)``, float64 ``(R, J)``: the odd layers' exact marginal at the inverse temperatures
-        ``beta_rj`` (NaN: skipped), summed over the even layers' spins (:mod:`ising_nn.kernels.marginal`):
-        ``L = sum ln cosh(beta h)``, ``M = E[E | odd layers]``, ``V = Var[E | odd layers]``."""
+    def marginal(self, beta_rj: np.ndarray, parity: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(L_rj, M_rj, V_rj)``, float64 ``(R, J)``: the exact marginal of the layers of the other parity at the
+        inverse temperatures ``beta_rj`` (NaN: skipped), summed over the spins of the layers of ``parity``
+        (0: the even layers, given the odd ones; 1: the odd, given the even; :mod:`ising_nn.kernels.marginal`):
+        ``L = sum ln cosh(beta h)``, ``M = E[E | the other layers]``, ``V = Var[E | the other layers]``."""
+        if parity not in (0, 1):
+            raise ValueError(f"parity must be 0 or 1, got {parity!r}")
         beta_rj = np.ascontiguousarray(beta_rj, dtype=np.float64)
         L, M, V = (np.zeros(beta_rj.shape) for _ in range(3))
-        for l in range(0, len(self.S), 2):
+        for l in range(parity, len(self.S), 2):
             h = self.field(l)
             if self.cpu:
                 marginal_sums(np.ascontiguousarray(h.numpy()), beta_rj, L, M, V)

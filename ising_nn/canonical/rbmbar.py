@@ -1,4 +1,4 @@
-"""MBAR on the exact marginal of one parity: U, C, F, S per spin on a grid, Rao-Blackwellised.
+"""MBAR on the exact marginal of each parity: U, C, F, S per spin on a grid, Rao-Blackwellised.
 
 With the odd layers ``x`` held fixed the even spins are independent, so ``x`` has the exact marginal
 ``p_beta(x) ~ exp(L_beta(x))``, ``L_beta = sum_i ln cosh(beta h_i(x))`` over the even spins, with the conditional
@@ -11,7 +11,12 @@ energy, and any temperature ``beta`` is then a reweighting of every sample ``x_n
 
 Against MBAR on raw energies (:mod:`.mbar`) this replaces the sampled spins of the even layers by their exact
 average: on a full-size network C on the grid is an order of magnitude more precise (the raw energies'
-variance is the noisiest estimator there is of it).
+variance is the noisiest estimator there is of it). The same holds with the roles swapped (the odd layers summed,
+the even held). Both estimates come from the same records and both are exact in expectation, so any fixed
+weighting of the two is too; the curve takes the weight that makes C's bootstrap variance least
+(:func:`parity_weight`; ``rb_mbar_curve(..., other=...)``). Which parity is the better depends on the network:
+on shuffled MiniLM the one that sums out the 1,536-wide layers, by 2x in C's error; on trained MiniLM neither
+(``bench/PARITY.md``).
 
 Each sample carries ``L``, ``M``, ``V`` only at the rungs (and grid points between them) where its weight can
 matter. Since ``d L_beta / d beta = -M_beta``, the log-ratio of the marginals of rungs ``j`` and ``k`` varies
@@ -33,7 +38,7 @@ from scipy.special import logsumexp
 from ising_nn.canonical.mbar import _mbar, _peak
 from ising_nn.results.thermo import ThermoCurve
 
-__all__ = ["SPREAD", "Targets", "marginal_targets", "rb_mbar_curve"]
+__all__ = ["SPREAD", "Targets", "marginal_targets", "parity_weight", "rb_mbar_curve"]
 
 #: Width of a rung's window, in standard deviations of the log-ratio of marginals (module docstring).
 SPREAD = 10.0
@@ -141,8 +146,31 @@ def _curves(mbar, u_tn, M_tn, V_tn, beta_t, n_spins):
     return U, beta_t**2 * var / n_spins, F, (U - F) / T
 
 
+def parity_weight(boot_C_bpt: np.ndarray) -> float:
+    """Weight of the first parity in the combination of two (module docstring), from bootstrap replicates of C.
+
+    Per temperature the variance of ``w a + (1 - w) b`` is least at ``w = (var b - cov) / (var a + var b - 2 cov)``;
+    one weight for the whole curve (the median over temperatures, clipped to [0, 1]) keeps the per-temperature
+    noise of 40 replicates out of it and every relation between U, C, F and S linear.
+
+    Parameters
+    ----------
+    boot_C_bpt : ndarray, shape (B, 2, n_T)
+        C of each bootstrap replicate, parity and temperature.
+    """
+    a, b = boot_C_bpt[:, 0], boot_C_bpt[:, 1]
+    da, db = a - a.mean(0), b - b.mean(0)
+    va, vb, cab = (da * da).mean(0), (db * db).mean(0), (da * db).mean(0)
+    den = va + vb - 2.0 * cab
+    ok = den > 1e-300
+    if not ok.any():
+        return 0.5
+    w = (vb[ok] - cab[ok]) / den[ok]
+    return float(np.clip(np.median(w), 0.0, 1.0))
+
+
 def rb_mbar_curve(L, M, V, targets: Targets, K_eq: int, step_lk, t_out, n_spins: int,
-                  f_k_init=None, n_bootstrap: int = 40, seed: int = 0) -> ThermoCurve:
+                  f_k_init=None, n_bootstrap: int = 40, seed: int = 0, other=None) -> tuple[ThermoCurve, float]:
     """Thermodynamics per spin at the grid points ``t_out`` from the marginal sums of the equilibrated rungs.
 
     Parameters
@@ -161,29 +189,58 @@ def rb_mbar_curve(L, M, V, targets: Targets, K_eq: int, step_lk, t_out, n_spins:
         Starting free energies (from raw-energy MBAR: the same quantities).
     n_bootstrap, seed : int
         Bootstrap of the kept samples within each rung, every replicate re-solved.
+    other : tuple of three ndarrays, optional
+        ``(L, M, V)`` of the same records for the other parity. Each parity's estimate is exact in expectation;
+        the curve is ``w first + (1 - w) other`` with ``w`` from :func:`parity_weight`, and the bootstrap
+        resamples the same records for both, so its error includes their correlation.
+
+    Returns
+    -------
+    curve : ThermoCurve
+    weight : float
+        ``w``, the weight of the first parity (1 without ``other``).
     """
-    L, M, V = (np.asarray(x) for x in (L, M, V))
-    n_rec = L.shape[0]
+    sets = [tuple(np.asarray(x) for x in (L, M, V))]
+    if other is not None:
+        sets.append(tuple(np.asarray(x) for x in other))
+        if any(a.shape != b.shape for a, b in zip(*sets)):
+            raise ValueError("the two parities' marginal sums must have the same shape")
+    n_rec = sets[0][0].shape[0]
     keep = []
     for k in range(K_eq):
         lad = np.concatenate([np.full(len(range(0, n_rec, int(step_lk[l, k]))), l) for l in range(2)])
         rec = np.concatenate([np.arange(0, n_rec, int(step_lk[l, k])) for l in range(2)])
         keep.append((lad, rec))
-    u_kn, u_tn, M_tn, V_tn, N_k = _assemble(L, M, V, targets, keep, K_eq, np.asarray(t_out))
+    parts = [_assemble(*lmv, targets, keep, K_eq, np.asarray(t_out)) for lmv in sets]
+    N_k = parts[0][4]
     beta_t = targets.beta_t[np.asarray(t_out)]
     T_t = 1.0 / beta_t
-    mbar = _mbar(u_kn, N_k, f_k_init)
-    est = _curves(mbar, u_tn, M_tn, V_tn, beta_t, n_spins)
-    Tc, edge = _peak(T_t, est[1])
+    solved = [_mbar(u_kn, N_k, f_k_init) for u_kn, *_ in parts]
+
+    def estimate(idx):
+        """(P, 4, n_T): U, C, F, S of every parity."""
+        out = []
+        for (u_kn, u_tn, M_tn, V_tn, _), m0 in zip(parts, solved):
+            if idx is None:
+                m = m0
+            else:
+                m = _mbar(u_kn[:, idx], N_k, m0.f_k)
+                u_tn, M_tn, V_tn = u_tn[:, idx], M_tn[:, idx], V_tn[:, idx]
+            out.append(_curves(m, u_tn, M_tn, V_tn, beta_t, n_spins))
+        return np.asarray(out)
+
+    est_p = estimate(None)
     rng = np.random.default_rng(seed)
     starts = np.concatenate([[0], np.cumsum(N_k)[:-1]])
-    boots, tcs = [], []
-    for _ in range(n_bootstrap):
-        idx = np.concatenate([s + rng.integers(0, n, n) for s, n in zip(starts, N_k)])
-        m = _mbar(u_kn[:, idx], N_k, mbar.f_k)
-        b = _curves(m, u_tn[:, idx], M_tn[:, idx], V_tn[:, idx], beta_t, n_spins)
-        boots.append(b)
-        tcs.append(_peak(T_t, b[1])[0])
-    err = np.std(np.asarray(boots), axis=0, ddof=1) if n_bootstrap > 1 else np.full((4, len(T_t)), np.nan)
-    return ThermoCurve(T_t, est[0], err[0], est[1], err[1], est[2], err[2], est[3], err[3], Tc,
-                       float(np.std(tcs, ddof=1)) if n_bootstrap > 1 else math.nan, edge)
+    boots_p = np.asarray([estimate(np.concatenate([s + rng.integers(0, n, n) for s, n in zip(starts, N_k)]))
+                          for _ in range(n_bootstrap)]).reshape(n_bootstrap, len(sets), 4, len(T_t))
+    w = parity_weight(boots_p[:, :, 1]) if len(sets) == 2 and n_bootstrap > 1 else (1.0 if len(sets) == 1 else 0.5)
+    wp = np.array([w, 1.0 - w])[: len(sets)]
+    est = np.tensordot(wp, est_p, axes=1)
+    boots = np.tensordot(boots_p, wp, axes=([1], [0]))  # (B, 4, n_T)
+    Tc, edge = _peak(T_t, est[1])
+    tcs = [_peak(T_t, b[1])[0] for b in boots]
+    err = np.std(boots, axis=0, ddof=1) if n_bootstrap > 1 else np.full((4, len(T_t)), np.nan)
+    curve = ThermoCurve(T_t, est[0], err[0], est[1], err[1], est[2], err[2], est[3], err[3], Tc,
+                        float(np.std(tcs, ddof=1)) if n_bootstrap > 1 else math.nan, edge)
+    return curve, w

@@ -3,8 +3,9 @@
 Two ladders run side by side in one batch of replicas: the *hot* one starts from independent uniform spins,
 the *cold* one from a low-energy state (the ground-state search's). A rung's numbers are used only where the
 two agree within their errors, rung by rung and over windows of rungs (:mod:`.rungs`); MBAR then combines both
-ladders' samples over the equilibrated rungs: U, C, F, S on the grid from the odd layers' exact marginal
-(:mod:`.rbmbar`, sampled every ``stride`` sweeps), ln g(E) from the raw energies (:mod:`.mbar`).
+ladders' samples over the equilibrated rungs: U, C, F, S on the grid from the exact marginals of the odd and of
+the even layers, weighted for the least variance of C (:mod:`.rbmbar`, sampled every ``stride`` sweeps), ln g(E)
+from the raw energies (:mod:`.mbar`).
 
 Agreeing hot and cold starts are necessary for equilibrium, not sufficient: both ladders can sit in the same
 too-high energies at low T. On networks of 16,512 to 65,280 spins population annealing found a lower U where the
@@ -40,6 +41,8 @@ __all__ = ["canonical_thermo", "CanonicalResult"]
 SERIES = ("E", "m1", "v1", "m2", "v2")
 #: The odd layers' marginal at every rung's targets (:mod:`.rbmbar`), rows of shape (2, K, J).
 MARGINAL = ("L", "M", "V")
+#: The even layers' marginal, the same shape.
+MARGINAL_EVEN = ("L_even", "M_even", "V_even")
 HOT, COLD = 0, 1
 #: Pairs measured below MIN_ACCEPTANCE + REFINE_MARGIN over a tuning round get a rung between them: a round's
 #: acceptance is a count over ~50 attempts (standard deviation ~0.07), and production must stay above the minimum.
@@ -137,8 +140,10 @@ def _sweep(st: _State, record: bool, marginal: bool = False) -> None:
         rung_r = np.empty(st.chains.n_replicas, dtype=np.int64)
         for l in range(2):
             rung_r[st.slot_lk[l]] = np.arange(K)
-        for name, x in zip(MARGINAL, st.chains.marginal(st.targets.beta_kj[rung_r])):
-            st.series.setdefault(name, []).append(x[st.slot_lk])
+        beta_rj = st.targets.beta_kj[rung_r]
+        for names, parity in ((MARGINAL, 0), (MARGINAL_EVEN, 1)):
+            for name, x in zip(names, st.chains.marginal(beta_rj, parity)):
+                st.series.setdefault(name, []).append(x[st.slot_lk])
     h0 = st.chains.half_sweep(0, beta_r)
     h1 = st.chains.half_sweep(1, beta_r)
     if record:
@@ -242,7 +247,8 @@ def _load(path: Path, c: Couplings, params: dict, device: str, precision: str) -
         rng.bit_generator.state = meta["rng"]
         st = _State(z["beta_k"], z["slot_lk"], ch, rng, meta["stage"], meta["done"], meta["sweep"],
                     z["accepted_lk"], z["attempted_lk"], elapsed=meta["elapsed"], sigma_M_k=z["sigma_M_k"])
-        st.series = {k: list(z[f"series_{k}"]) for k in SERIES + MARGINAL if f"series_{k}" in z}
+        st.series = {k: list(z[f"series_{k}"]) for k in SERIES + MARGINAL + MARGINAL_EVEN
+                     if f"series_{k}" in z}
         cold_energy = str(meta["cold_start_energy_per_spin"])
     except (KeyError, ValueError, TypeError) as exc:
         raise IsingNNError(f"checkpoint {str(path)!r} is incomplete ({type(exc).__name__}: {exc}); remove it to "
@@ -284,8 +290,12 @@ def _analyse(st: _State, c: Couplings, tmin, tmax, points, n_bootstrap, max_samp
     t_out = np.flatnonzero(T_grid >= T_eq * (1 - 1e-12))
     raw, mbar = mbar_curve(E_n, N_k, beta_eq, T_grid[t_out], N, n_bootstrap=RAW_BOOTSTRAP, seed=seed, f_k_init=f_ti)
     step_lk = np.maximum(1, np.ceil(rungs.g_lk / st.stride)).astype(int)
-    curve = rb_mbar_curve(*(np.asarray(st.series[k]) for k in MARGINAL), st.targets, K_eq, step_lk,
-                          t_out, N, f_k_init=np.asarray(mbar.f_k), n_bootstrap=n_bootstrap, seed=seed)
+    # a checkpoint written before the even layers' marginal was recorded resumes with the odd layers' alone
+    both = len(st.series.get("L_even", [])) == len(st.series["L"])
+    curve, weight = rb_mbar_curve(
+        *(np.asarray(st.series[k]) for k in MARGINAL), st.targets, K_eq, step_lk, t_out, N,
+        f_k_init=np.asarray(mbar.f_k), n_bootstrap=n_bootstrap, seed=seed,
+        other=tuple(np.asarray(st.series[k]) for k in MARGINAL_EVEN) if both else None)
     spread = float(np.min(np.sqrt(rungs.C_lk.mean(0)[1:K_eq] * N) * rungs.T_k[1:K_eq]))
     bin_width = spread / 3.0
     samples = MBARSamples(E_n, N_k, beta_eq, np.asarray(mbar.f_k))
@@ -303,7 +313,9 @@ def _analyse(st: _State, c: Couplings, tmin, tmax, points, n_bootstrap, max_samp
         tau_int_max=f"{0.5 * (rungs.g_lk[:, :K_eq].max() - 1):.2f}",
         ess_min=f"{rungs.ess_lk[:, :K_eq].min():.0f}",
         mbar_samples=int(N_k.sum()), mbar_bootstrap=int(n_bootstrap), ln_g_bin_width=f"{bin_width:.4f}",
-        curve_estimator="MBAR on the odd layers' exact marginal (Rao-Blackwellised)",
+        curve_estimator=("MBAR on the odd and on the even layers' exact marginals, weighted (Rao-Blackwellised)"
+                         if both else "MBAR on the odd layers' exact marginal (Rao-Blackwellised)"),
+        marginal_weight_odd=f"{weight:.4f}",
         marginal_stride=st.stride, marginal_spread=f"{SPREAD:g}", marginal_targets_max=st.targets.beta_kj.shape[1],
         marginal_samples=int(
             sum(np.ceil(len(st.series["L"]) / step_lk[l, k]) for l in range(2) for k in range(K_eq))),

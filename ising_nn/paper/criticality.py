@@ -9,8 +9,8 @@ hotter step of the schedule,
    systematic error of population annealing falls as 1 / R, so agreement bounds the larger population's by a
    quarter of the errors);
 3. where the canonical engine's hot and cold ladders agree (its ``T_equilibrated``), U and C agree with its
-   MBAR curve: two independent methods. The engine's curve is MBAR on the exact marginal of half the layers
-   (:mod:`ising_nn.canonical.rbmbar`); its C matches the exact loop-free high-temperature value
+   MBAR curve: two independent methods. The engine's curve is MBAR on the exact marginals of either half of the
+   layers, weighted (:mod:`ising_nn.canonical.rbmbar`); its C matches the exact loop-free high-temperature value
    sum beta^2 J^2 sech^2(beta J) / N on shuffled MiniLM above T = 7 (``tests/test_scale.py``). MBAR on raw
    energies, the engine's curve before it, had C about ten times noisier and was compared for U alone.
 

@@ -95,7 +95,7 @@ class CachedThermo:
 
 _CURVE_FIELDS = tuple(ThermoCurve.__dataclass_fields__)
 #: How the curve is estimated (an input of the cached file: results of another estimator are recomputed).
-CURVE_ESTIMATOR = "MBAR on the odd layers' exact marginal"
+CURVE_ESTIMATOR = "MBAR on both parities' exact marginals, weighted"
 
 _SCALES: dict[tuple[str, int | None], float] = {}
 
