@@ -55,3 +55,29 @@ def test_cli_bad_model_exits_2_with_one_line(spec, capsys, tmp_path):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("ising-nn analyze: error:")
     assert not any(tmp_path.iterdir())
+
+
+def test_a_maximum_just_above_the_equilibrated_edge_is_not_resolved():
+    """The committed trained MiniLM curve of replica exchange: C dips at its equilibrated edge (6.80), so its
+    grid maximum 7.15 lies more than two errors above the edge, but the figures' windowed fit does not locate
+    it (population annealing's C rises down to 4.75); a curve with a clear interior maximum is located."""
+    import math
+    from types import SimpleNamespace
+
+    from ising_nn.paper.analyze import _located
+    from ising_nn.paper.paths import DOS_DIR
+    from ising_nn.paper.thermo import CachedThermo
+    from ising_nn.results.thermo import ThermoCurve
+
+    th = CachedThermo.read(DOS_DIR / "minilm" / "thermo" / "trained.dat")
+    t_eq = float(th.header["T_equilibrated"])
+    assert th.curve.Tc - t_eq > 2 * th.curve.Tc_err and not th.curve.Tc_at_edge  # the old rule said resolved
+    assert not _located(th)
+    T = np.geomspace(1.0, 10.0, 200)
+    C = 0.3 * np.exp(-np.log(T / 3.0) ** 2 / 0.1)
+    e = np.full_like(T, 1e-3)
+    peak = SimpleNamespace(curve=ThermoCurve(T, -1 / T, e, C, e, -1 / T, e, C, e, 3.0, 0.01, False),
+                           header={"T_equilibrated": "1.0"})
+    assert _located(peak)
+    edge = SimpleNamespace(curve=peak.curve, header={"T_equilibrated": "2.9"})
+    assert not _located(edge) and math.isfinite(edge.curve.Tc)
