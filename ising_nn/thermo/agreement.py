@@ -11,8 +11,8 @@ both cover and reports
   hottest down; the first parting ends the stretch);
 - ``T_cross_validated``: the lowest compared temperature at or above both ``T_agreed`` and
   ``min(T_equilibrated_a, T_equilibrated_b)``, where the two agree *and* at least one of them passes its own
-  test. Two methods that both fail their own tests can agree by being stuck
-  alike, so agreement alone is not taken as equilibrium;
+  test. Two methods that both fail their own tests can agree by being stuck alike, so agreement alone is not
+  taken as equilibrium;
 - where, below, the two part, and which has the lower U there (in a glassy system the run that found the lower
   energies is usually the better equilibrated; not a proof).
 
