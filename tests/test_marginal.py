@@ -1,6 +1,6 @@
-"""The odd layers' exact marginal (ising_nn.kernels.marginal, LayerChains.marginal, ising_nn.canonical.rbmbar):
-the kernel against its pure-Python reference, the sums against the half-sweep's own moments and against
-enumeration of the even spins, and the targets each rung's samples carry."""
+"""The exact marginal of either parity of layers (ising_nn.kernels.marginal, LayerChains.marginal,
+ising_nn.canonical.rbmbar): the kernel against its pure-Python reference, the sums against the half-sweep's own
+moments and against enumeration of the summed spins, and the targets each rung's samples carry."""
 
 from __future__ import annotations
 

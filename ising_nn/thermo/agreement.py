@@ -61,6 +61,15 @@ def threshold(ea, nu_a, eb, nu_b, alpha: float, n: int):
     return np.where(finite, stats.t.ppf(q, np.where(finite, nu, 1.0)), stats.norm.ppf(q))
 
 
+def _z_and_threshold(a, ea, nu_a, b, eb, nu_b, alpha: float):
+    """|z| of ``a - b`` over its combined error and :func:`threshold` at level ``alpha`` shared (Bonferroni) by
+    every finite comparison."""
+    a, ea, b, eb = (np.asarray(x, float) for x in (a, ea, b, eb))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.abs(a - b) / np.hypot(ea, eb)
+    return z, threshold(ea, nu_a, eb, nu_b, alpha, int(np.isfinite(z).sum()))
+
+
 def agree(a, ea, nu_a, b, eb, nu_b, alpha: float):
     """|z| of ``a - b`` over its combined error and whether each passes :func:`threshold`, the level ``alpha``
     shared (Bonferroni) by every finite comparison. NaN (not compared) fails.
@@ -70,10 +79,8 @@ def agree(a, ea, nu_a, b, eb, nu_b, alpha: float):
     z : ndarray
     ok : ndarray of bool
     """
-    a, ea, b, eb = (np.asarray(x, float) for x in (a, ea, b, eb))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.abs(a - b) / np.hypot(ea, eb)
-    return z, z <= threshold(ea, nu_a, eb, nu_b, alpha, int(np.isfinite(z).sum()))
+    z, crit = _z_and_threshold(a, ea, nu_a, b, eb, nu_b, alpha)
+    return z, z <= crit
 
 
 @dataclass(frozen=True)
@@ -250,14 +257,13 @@ def agreement(a, b, alpha: float = ALPHA, z_max: float | None = None) -> Agreeme
     Ua, Uae, Ca, Cae = at(ca)
     Ub, Ube, Cb, Cbe = at(cb)
     nu_a, nu_b = dof(ha), dof(hb)
-    zU, okU = agree(Ua, Uae, nu_a, Ub, Ube, nu_b, alpha / 2)
-    zC, okC = agree(Ca, Cae, nu_a, Cb, Cbe, nu_b, alpha / 2)
-    crit = threshold(Uae, nu_a, Ube, nu_b, alpha / 2, int(np.isfinite(zU).sum()))
+    zU, crit = _z_and_threshold(Ua, Uae, nu_a, Ub, Ube, nu_b, alpha / 2)
+    zC, crit_C = _z_and_threshold(Ca, Cae, nu_a, Cb, Cbe, nu_b, alpha / 2)
     if z_max is not None:
         if not z_max > 0:
             raise ValueError(f"z_max must be positive, got {z_max}")
-        okU, okC, crit = zU <= z_max, zC <= z_max, np.full(T.shape, float(z_max))
-    ok = okU & okC
+        crit = crit_C = np.full(T.shape, float(z_max))
+    ok = (zU <= crit) & (zC <= crit_C)
     Teq_a, Teq_b = (float(h.get("T_equilibrated", "inf")) for h in (ha, hb))
     bad = np.flatnonzero(~ok)
     if not T.size:
