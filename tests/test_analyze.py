@@ -32,7 +32,9 @@ def test_analyze_reports_the_cached_results(model, tmp_path):
     assert r.W_ratio == pytest.approx(r.W_per_spin_trained / r.W_per_spin_shuffled)
     assert r.blocks == 2 and len(r.W_per_spin_blocks_trained) == 2
     assert r.W_per_spin_blocks_trained[-1] == r.W_per_spin_trained
-    assert np.isfinite(r.Tc_trained) and r.Tc_err_trained > 0 and r.T_equilibrated_trained > 0
+    assert r.T_equilibrated_trained > 0 and r.Tc_method_trained == "replica exchange"
+    for kind in ("trained", "shuffled"):
+        _tc_consistent(r, kind)
 
 
 def test_cli_json_csv_and_text(model, tmp_path, capsys):
@@ -57,27 +59,66 @@ def test_cli_bad_model_exits_2_with_one_line(spec, capsys, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_a_maximum_just_above_the_equilibrated_edge_is_not_resolved():
-    """The committed trained MiniLM curve of replica exchange: C dips at its equilibrated edge (6.80), so its
-    grid maximum 7.15 lies more than two errors above the edge, but the figures' windowed fit does not locate
-    it (population annealing's C rises down to 4.75); a curve with a clear interior maximum is located."""
-    import math
-    from types import SimpleNamespace
+def _tc_consistent(r, kind):
+    """A row's T_c columns of one network obey the rule: located (finite T_c with an error, inside the certified
+    range) or a bound at the certified edge, or neither; never both."""
+    tc, err, up = r[f"Tc_{kind}"], r[f"Tc_err_{kind}"], r[f"Tc_upper_{kind}"]
+    assert r[f"Tc_resolved_{kind}"] == np.isfinite(tc)
+    assert not (np.isfinite(tc) and np.isfinite(up))
+    if np.isfinite(tc):
+        assert err > 0 and tc >= r[f"T_certified_{kind}"]
+    if np.isfinite(up):
+        assert up > r[f"T_certified_{kind}"]
 
-    from ising_nn.paper.analyze import _located
-    from ising_nn.paper.paths import DOS_DIR
-    from ising_nn.paper.thermo import CachedThermo
-    from ising_nn.results.thermo import ThermoCurve
 
-    th = CachedThermo.read(DOS_DIR / "minilm" / "thermo" / "trained.dat")
-    t_eq = float(th.header["T_equilibrated"])
-    assert th.curve.Tc - t_eq > 2 * th.curve.Tc_err and not th.curve.Tc_at_edge  # the old rule said resolved
-    assert not _located(th)
-    T = np.geomspace(1.0, 10.0, 200)
-    C = 0.3 * np.exp(-np.log(T / 3.0) ** 2 / 0.1)
-    e = np.full_like(T, 1e-3)
-    peak = SimpleNamespace(curve=ThermoCurve(T, -1 / T, e, C, e, -1 / T, e, C, e, 3.0, 0.01, False),
-                           header={"T_equilibrated": "1.0"})
-    assert _located(peak)
-    edge = SimpleNamespace(curve=peak.curve, header={"T_equilibrated": "2.9"})
-    assert not _located(edge) and math.isfinite(edge.curve.Tc)
+def test_population_annealing_certifies_where_the_budget_runs_it(model, tmp_path):
+    """With population annealing in the budget (trained only, as the figures' budget), the trained T_c comes from
+    its certified curve, the shuffle's from replica exchange; ``population=False`` leaves it out."""
+    import dataclasses
+
+    b = dataclasses.replace(BUDGET, pa_population=32, pa_runs=2, pa_sweeps=1, pa_shuffled=False,
+                            pa_tmin_trained=1.0)
+    df = ising_nn.analyze(model, b=b, out_dir=tmp_path / "dos", blocks=False)
+    r = df.iloc[0]
+    assert r.Tc_method_trained == "population annealing" and r.Tc_method_shuffled == "replica exchange"
+    assert len(list((tmp_path / "dos").rglob("*_pa.dat"))) == 1 and len(list((tmp_path / "dos").rglob(
+        "*_pa_check.dat"))) == 1
+    for kind in ("trained", "shuffled"):
+        _tc_consistent(r, kind)
+    assert r.T_certified_shuffled == pytest.approx(r.T_equilibrated_shuffled, rel=0.05)
+    alone = ising_nn.analyze(model, b=b, out_dir=tmp_path / "dos", blocks=False, population=False).iloc[0]
+    assert alone.Tc_method_trained == "replica exchange" and alone.T_equilibrated_trained == r.T_equilibrated_trained
+
+
+def test_analyze_gives_the_figures_answer_on_minilm():
+    """The committed MiniLM results: analyze's T_c columns are the heat figure's answer (``plots/tc_minilm.csv``):
+    trained T_c located on population annealing's certified curve, the shuffle's a bound from replica exchange,
+    and the one-sided test. Replica exchange's trained curve alone dips at its equilibrated edge (6.80): its
+    grid maximum 7.15 lies more than two errors above the edge, the figures' windowed fit does not locate it, so
+    without population annealing T_c is only a bound above the edge (population annealing's C rises down to
+    4.75)."""
+    import dataclasses
+
+    import pandas as pd
+
+    from ising_nn.paper import budget
+    from ising_nn.paper.analyze import _tc_columns
+    from ising_nn.paper.paths import DOS_DIR, PLOTS_DIR
+
+    row = _tc_columns("minilm", budget(), DOS_DIR)
+    fig = pd.read_csv(PLOTS_DIR / "tc_minilm.csv").set_index("kind")
+    assert row["Tc_method_trained"] == fig.loc["trained", "method"] == "population annealing"
+    assert row["Tc_trained"] == pytest.approx(fig.loc["trained", "T_c"], rel=1e-5)
+    assert row["Tc_err_trained"] == pytest.approx(fig.loc["trained", "T_c_err"], rel=1e-5)
+    assert row["T_certified_trained"] == pytest.approx(fig.loc["trained", "T_cert"], rel=1e-5)
+    assert row["Tc_upper_shuffled"] == pytest.approx(fig.loc["shuffled", "T_c_upper"], rel=1e-5)
+    assert row["Tc_t"] == pytest.approx(fig.loc["trained", "t"], rel=1e-5) and row["Tc_dof"] == fig.loc[
+        "trained", "dof"]
+    assert row["Tc_p_one_sided"] == pytest.approx(fig.loc["trained", "p_one_sided"], rel=1e-4)
+    r = pd.Series(row)
+    for kind in ("trained", "shuffled"):
+        _tc_consistent(r, kind)
+    alone = pd.Series(_tc_columns("minilm", dataclasses.replace(budget(), pa_population=None), DOS_DIR))
+    _tc_consistent(alone, "trained")
+    assert not alone.Tc_resolved_trained and alone.Tc_upper_trained > alone.T_equilibrated_trained
+    assert np.isnan(alone.Tc_t)  # both bounds: the claim is not decided by replica exchange alone

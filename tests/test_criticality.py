@@ -42,15 +42,15 @@ def population(T0=3.0, rho_hot=2.0, rho_cold=10.0, T_rho=2.0, bias_below=None, b
     return CachedPopulation(None, header, BETA, z, U, var, rho, rho, z.astype(int) + 1, R, N, Path("x"))
 
 
-def pt_result(T_eq, shift_at=None, C_shift_at=None):
+def pt_result(T_eq, shift_at=None, C_shift_at=None, T0=3.0, Tc_err=math.nan):
     T = np.geomspace(1.0, 10.0, 300)
-    U, C = -1.0 / T, c_true(T, 3.0)
+    U, C = -1.0 / T, c_true(T, T0)
     if shift_at is not None:
         U = U + np.where(np.abs(T - shift_at) < 0.2, 0.05, 0.0)
     if C_shift_at is not None:
         C = C + np.where(np.abs(T - C_shift_at) < 0.2, 0.05, 0.0)
     e = np.full_like(T, 1e-3)
-    curve = ThermoCurve(T, U, e, C, e, U, e, U, e, math.nan, math.nan, False)
+    curve = ThermoCurve(T, U, e, C, e, U, e, U, e, math.nan, Tc_err, False)
     return SimpleNamespace(curve=curve, header={"T_equilibrated": str(T_eq)})
 
 
@@ -155,7 +155,9 @@ def test_agreement_tests_hold_their_false_alarm_rate_on_pure_noise():
 
 def test_replica_exchange_alone_answers_for_a_network_without_population_annealing():
     """The default budget's shuffle: certified where the hot and cold ladders agree, its maximum below that edge
-    a bound that the trained peak is tested against; a maximum it locates has no jackknife, so no test."""
+    a bound that the trained peak is tested against; a maximum it locates has no jackknife: its statistical error
+    is the engine's bootstrap error of its own T_c (none without one, and then no test), and two replica-exchange
+    curves are tested with the normal distribution."""
     tr = certify(population(T0=5.0, T_rho=1.0), population(T0=5.0, T_rho=1.0))
     sh = certify_canonical(pt_result(T_eq=2.5))
     assert sh.method == "replica exchange" and sh.runs == 0 and sh.C_jk_mt.shape == (0, sh.T_t.size)
@@ -172,3 +174,15 @@ def test_replica_exchange_alone_answers_for_a_network_without_population_anneali
     b = tc_answer("net", tr, low)
     assert b.peak_shuffled.located and b.peak_shuffled.Tc == pytest.approx(3.0, rel=1e-6)
     assert math.isnan(b.peak_shuffled.Tc_stat) and math.isnan(b.t) and math.isnan(b.p_value)
+    boot = certify_canonical(pt_result(T_eq=1.0, Tc_err=0.04))
+    c = tc_answer("net", tr, boot)
+    pk = c.peak_shuffled
+    assert pk.Tc == b.peak_shuffled.Tc and pk.Tc_stat == 0.04
+    assert pk.Tc_err == pytest.approx(math.hypot(0.04, pk.Tc_syst))
+    assert pk.C_max_err == pytest.approx(1e-3) and c.dof == M - 1
+    assert c.p_value == pytest.approx(stats.t.sf(c.delta / c.delta_err, M - 1))
+    both = tc_answer("net", certify_canonical(pt_result(T_eq=1.0, T0=5.0, Tc_err=0.05)), boot)
+    assert both.dof == 0 and both.delta == pytest.approx(2.0, rel=1e-5)
+    assert both.delta_err == pytest.approx(math.hypot(both.peak_trained.Tc_err, pk.Tc_err))
+    assert both.p_value == pytest.approx(stats.norm.sf(both.delta / both.delta_err))
+    assert "normal, one-sided p" in both.statement()

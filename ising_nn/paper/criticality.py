@@ -36,7 +36,7 @@ tested one-sided with Student's t on the jackknife's degrees of freedom.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -44,7 +44,8 @@ from ising_nn.thermo.agreement import ALPHA
 from ising_nn.thermo.agreement import agree as _agree
 from ising_nn.thermo.agreement import interp_lnT as _interp
 
-__all__ = ["Certified", "Peak", "TcAnswer", "certify", "certify_canonical", "fit_peak", "tc_answer", "compare_at"]
+__all__ = ["Certified", "Peak", "TcAnswer", "certify", "certify_canonical", "certified_answer", "fit_peak", "tc_answer",
+           "compare_at"]
 
 #: Half-width of the peak fit's window, relative in T.
 WINDOW = 0.10
@@ -79,6 +80,10 @@ class Certified:
         0 for the canonical engine (:func:`certify_canonical`).
     method : str
         ``"population annealing"`` or ``"replica exchange"``.
+    Tc_err_bootstrap : float
+        Replica exchange only: the bootstrap error of the engine's own T_c (the grid maximum of its MBAR curve),
+        the statistical error :func:`tc_answer` gives a maximum located on this curve, which has no per-run
+        replicates (NaN for population annealing).
     """
 
     T_t: np.ndarray
@@ -101,6 +106,7 @@ class Certified:
     population: int
     runs: int
     method: str = "population annealing"
+    Tc_err_bootstrap: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,9 @@ class TcAnswer:
 
     ``delta``, ``delta_err``: T_c(trained) - T_c(shuffled) when both are located (else NaN); ``t``, ``p_value``:
     its one-sided test, or, when the shuffle's maximum lies at its certified edge, the test of T_c(trained)
-    against that bound (``peak_shuffled.upper``).
+    against that bound (``peak_shuffled.upper``). ``dof``: Student's t degrees of freedom of the jackknife; 0
+    when neither curve has per-run replicates (both replica exchange: the normal distribution, the bootstrap
+    taken as exact).
     """
 
     model: str
@@ -176,14 +184,17 @@ class TcAnswer:
         s = f"{self.model}. {one('Trained', self.trained, pt)}. {one('Shuffled', self.shuffled, ps)}. "
         if np.isfinite(self.delta):
             s += (f"T_c(trained) - T_c(shuffled) = {self.delta:.2f} ± {self.delta_err:.2f} (t = {self.t:.1f}, "
-                  f"{self.dof} dof, one-sided p = {self.p_value:.1e}).")
+                  f"{self._dof()}, one-sided p = {self.p_value:.1e}).")
         elif np.isfinite(self.t):
             s += (f"T_c(trained) exceeds the shuffle's bound by {pt.Tc - ps.upper:.2f} ± {pt.Tc_err:.2f} "
-                  f"(t = {self.t:.1f}, {self.dof} dof, one-sided p = {self.p_value:.1e}), so "
+                  f"(t = {self.t:.1f}, {self._dof()}, one-sided p = {self.p_value:.1e}), so "
                   "T_c(trained) - T_c(shuffled) is larger still.")
         else:
             s += "The trained maximum is not located, so the claim is not decided here."
         return s
+
+    def _dof(self) -> str:
+        return f"{self.dof} dof" if self.dof > 0 else "normal"
 
     def table(self):
         """One row per network (pandas.DataFrame)."""
@@ -262,7 +273,8 @@ def certify_canonical(pt) -> Certified:
     """The canonical engine's MBAR curve (``pt``: a :class:`~ising_nn.paper.thermo.CachedThermo`) as a
     certified curve, for a network without population annealing: certified from its hottest temperature down to
     where its hot and cold ladders agree (``T_equilibrated``). Its errors are a bootstrap with no per-run
-    replicates, so a maximum it locates has no jackknife error (:func:`fit_peak`)."""
+    replicates, so a maximum it locates has no jackknife error (:func:`fit_peak`); :func:`tc_answer` gives it the
+    bootstrap error of the engine's grid maximum instead (``Tc_err_bootstrap``), and C's error there."""
     cur = pt.curve
     o = np.argsort(cur.T_t)
     T = np.asarray(cur.T_t, float)[o]
@@ -271,7 +283,7 @@ def certify_canonical(pt) -> Certified:
     T_cert = float(T[cert].min()) if cert.any() else math.inf
     return Certified(T, cur.U_t[o], cur.U_err_t[o], cur.C_t[o], cur.C_err_t[o], np.empty((0, n)), ones, ones, ones,
                      nan, nan, nan, nan, nan, cert, T_cert, "hot and cold ladders" if not cert.all() else "", 0, 0,
-                     method="replica exchange")
+                     method="replica exchange", Tc_err_bootstrap=float(cur.Tc_err))
 
 
 def _vertex(lnT, C):
@@ -332,13 +344,49 @@ def fit_peak(T_t, C_t, C_jk_mt, T_cert: float, window: float = WINDOW) -> Peak:
     return Peak(Tc, stat, syst, math.hypot(stat, syst), Cmax, c_err, True, T_cert)
 
 
+def _with_bootstrap(p: Peak, c: Certified) -> Peak:
+    """A maximum located on replica exchange's curve, which has no per-run replicates to refit: the bootstrap
+    error of the engine's own T_c (its MBAR curve's grid maximum) stands in for the vertex's statistical error,
+    and C's bootstrap error at the vertex for C_max's."""
+    if not p.located or c.runs > 0 or not math.isfinite(c.Tc_err_bootstrap):
+        return p
+    stat = c.Tc_err_bootstrap
+    c_err = float(_interp([p.Tc], c.T_t, c.C_err_t)[0])
+    return replace(p, Tc_stat=stat, Tc_err=math.hypot(stat, p.Tc_syst), C_max_err=c_err)
+
+
+def certified_answer(model, thermo, population) -> tuple[tuple, TcAnswer | None]:
+    """The certified curves of a trained network and its shuffle, and the answer to the claim: the rule of the
+    heat figure and of :func:`ising_nn.analyze`.
+
+    Parameters
+    ----------
+    model : str
+    thermo : (CachedThermo or None, CachedThermo or None)
+        The canonical engine's results, trained and shuffled.
+    population : (tuple or None, tuple or None)
+        Population annealing's ``(R, R / 4)`` results (:func:`~ising_nn.paper.cached_population`), trained and
+        shuffled, or None where it was not run.
+
+    Returns
+    -------
+    (Certified or None, Certified or None), TcAnswer or None
+        Population annealing's certified curves (None where not run), and the answer from each network's
+        certified curve (population annealing's, else the canonical engine's); None when a network has neither.
+    """
+    pa = tuple(None if p is None else certify(p[0], p[1], th) for p, th in zip(population, thermo, strict=True))
+    both = [c if c is not None or th is None else certify_canonical(th) for c, th in zip(pa, thermo, strict=True)]
+    return pa, (tc_answer(model, *both) if None not in both else None)
+
+
 def tc_answer(model, trained: Certified, shuffled: Certified) -> TcAnswer:
     """Peaks of both certified curves and the one-sided test of T_c(trained) > T_c(shuffled)."""
     from scipy import stats
 
-    pk = [fit_peak(c.T_t, c.C_t, c.C_jk_mt, c.T_cert) for c in (trained, shuffled)]
+    pk = [_with_bootstrap(fit_peak(c.T_t, c.C_t, c.C_jk_mt, c.T_cert), c) for c in (trained, shuffled)]
     # the jackknife's degrees of freedom; the canonical engine (runs = 0) has none, its bootstrap taken as exact
-    dof = min((c.runs for c in (trained, shuffled) if c.runs > 0), default=1) - 1
+    jk = [c.runs for c in (trained, shuffled) if c.runs > 0]
+    dof = min(jk) - 1 if jk else 0
     d = e = t = p = math.nan
     if pk[0].located and pk[1].located:
         d, e = pk[0].Tc - pk[1].Tc, math.hypot(pk[0].Tc_err, pk[1].Tc_err)
@@ -346,8 +394,8 @@ def tc_answer(model, trained: Certified, shuffled: Certified) -> TcAnswer:
     elif pk[0].located and np.isfinite(pk[1].upper):
         # the shuffle's maximum lies below its certified edge: test T_c(trained) against that bound
         t = (pk[0].Tc - pk[1].upper) / pk[0].Tc_err
-    if np.isfinite(t) and dof > 0:
-        p = float(stats.t.sf(t, dof))
+    if np.isfinite(t):
+        p = float(stats.t.sf(t, dof)) if dof > 0 else float(stats.norm.sf(t))
     return TcAnswer(str(model), trained, shuffled, pk[0], pk[1], d, e, t, dof, p)
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ising_nn.canonical import ThermoCurve
 from ising_nn.paper import Budget, CachedThermo, QuenchSummary, budget, cached_dos, cached_quench, cached_thermo
-from ising_nn.paper.criticality import Certified, TcAnswer, certify, certify_canonical, tc_answer
+from ising_nn.paper.criticality import Certified, TcAnswer, certified_answer
 from ising_nn.paper.paths import DOS_DIR, REPO_ROOT
 from ising_nn.paper.population import cached_population
 from ising_nn.results.dos import DOS, read_dos
@@ -162,21 +162,20 @@ class HeatResults:
         return self.T_eq_trained if kind == "trained" else self.T_eq_shuffled
 
     def tc(self, kind: str) -> TcEstimate:
-        """T_c of population annealing's certified curve (jackknife and fit-window errors) when located, NaN
-        when its maximum lies at the certified edge (a bound: ``answer``); without population annealing, of the
-        canonical engine (bootstrap error); without either, over the DOS seeds (standard error), or the single
-        seed's T_c with its binning error."""
+        """T_c of the certified curve (:func:`~ising_nn.paper.criticality.certified_answer`: population
+        annealing's, jackknife and fit-window errors; without it the canonical engine's, its bootstrap error and
+        the fit window's) when located, NaN when its maximum lies at the certified edge (a bound: ``answer``);
+        without a canonical run, over the DOS seeds (standard error), or the single seed's T_c with its binning
+        error."""
         if self.answer is not None:
             p = self.answer.peak_trained if kind == "trained" else self.answer.peak_shuffled
             how = (self.answer.trained if kind == "trained" else self.answer.shuffled).method
             if p.located:
+                errs = "bootstrap" if how == "replica exchange" else "jackknife"
                 return TcEstimate(p.Tc, p.Tc_err, float("nan"), (p.Tc,),
-                                  method=f"{how}, certified, jackknife + fit window")
+                                  method=f"{how}, certified, {errs} + fit window")
             return TcEstimate(float("nan"), float("nan"), float("nan"), (float("nan"),),
                               method=f"{how}, certified: maximum at the certified edge, a bound")
-        cur = self.canonical(kind)
-        if cur is not None:
-            return TcEstimate(cur.Tc, cur.Tc_err, float("nan"), (cur.Tc,), method="canonical MBAR, bootstrap")
         reps = self.replicas(kind)
         if len(reps) > 1:
             return tc_estimate([t.Tc for t in reps])
@@ -220,20 +219,15 @@ def heat_results(r: ModelResults, replicas: tuple[tuple[DOS, ...], tuple[DOS, ..
     phys = [tuple(thermodynamics(d, points=points) for d in reps[i]) for i in range(2)]
     paper = [paper_style_heat(r.dos(k), trained=r.trained) for k in KINDS]
     seeds = tuple(int(d.header.get("input.seed", d.header.get("seed", 0))) for d in reps[0])
-    canon, wl, t_eq, cert = [], [], [], []
+    canon, wl, t_eq = [], [], []
     for k in KINDS:
-        pa = r.population(k)
-        cert.append(None if pa is None else certify(pa[0], pa[1], r.thermo(k)))
         th = r.thermo(k)
         canon.append(None if th is None else th.curve)
         t_eq.append(float("nan") if th is None else float(th.header["T_equilibrated"]))
         src = r.dos(k).header.get("wang_landau")
         wl.append(None if src is None else
                   thermodynamics(read_dos(src if os.path.isabs(src) else REPO_ROOT / src), points=points))
-    # a network without population annealing answers with the canonical engine's certified curve
-    both = [c if c is not None or r.thermo(k) is None else certify_canonical(r.thermo(k))
-            for c, k in zip(cert, KINDS, strict=True)]
-    answer = tc_answer(r.model, *both) if cert[0] is not None and both[1] is not None else None
+    cert, answer = certified_answer(r.model, [r.thermo(k) for k in KINDS], [r.population(k) for k in KINDS])
     return HeatResults(r.model, phys[0][0], phys[1][0], paper[0], paper[1], phys[0], phys[1], seeds,
                        canon[0], canon[1], wl[0], wl[1], t_eq[0], t_eq[1], cert[0], cert[1], answer)
 
