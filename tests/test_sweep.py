@@ -82,6 +82,17 @@ def test_budget_names_a_precision(precision):
         Budget(1.0, 1.0, 10, "anneal", 1, None, precision=precision)
 
 
+@pytest.mark.parametrize("field, value", [("pa_population", 16), ("pa_runs", 1), ("pa_sweeps", 0),
+                                          ("pa_sweeps_hot", 0), ("pa_population", 64.0)])
+def test_budget_refuses_a_population_that_cannot_run(field, value):
+    """Caught when the budget is made, in one line, not in a Dask task an hour later (the R / 4 check of a
+    population of 16 would have 4 replicas)."""
+    from ising_nn.errors import IsingNNError
+
+    with pytest.raises(IsingNNError, match=f"budget's {field} must be"):
+        Budget(1.0, 1.0, 10, "anneal", 1, None, precision="float32", **{field: value})
+
+
 def test_population_annealing_tasks_follow_the_budget():
     """With ``pa_shuffled`` both networks are annealed (each with its R/4 check); without it (the default
     budget) the trained one only; no ``pa_population``, none."""

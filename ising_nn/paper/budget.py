@@ -101,6 +101,13 @@ class Budget:
         if self.precision == "auto" or self.precision not in PRECISIONS:
             named = ", ".join(p for p in PRECISIONS if p != "auto")
             raise IsingNNError(f"a budget's precision must be one of {named}, got {self.precision!r}")
+        from ising_nn import validate
+
+        # the R / 4 check runs beside every population (population_annealing needs R >= 8), and errors need 2 runs
+        validate.integer("a budget's pa_population", self.pa_population, 32, optional=True)
+        validate.integer("a budget's pa_runs", self.pa_runs, 2)
+        validate.integer("a budget's pa_sweeps", self.pa_sweeps, 1)
+        validate.integer("a budget's pa_sweeps_hot", self.pa_sweeps_hot, 1, optional=True)
 
 
 #: The default run of ``make figures`` (its wall time is in bench/README.md).
