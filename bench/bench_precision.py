@@ -45,7 +45,7 @@ def main(out: str = "bench/PRECISION.md") -> None:
     t_eq = float(pt.header["T_equilibrated"])
 
     def on_schedule(p):
-        est, err, _, _ = p.combined()
+        est, err, *_ = p.combined()
         ok = p.beta_i > 0
         T = 1.0 / p.beta_i[ok]
         o = np.argsort(T)

@@ -6,11 +6,13 @@ step and the family statistics are checked against their definitions; checkpoint
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
+from scipy.special import logsumexp, softmax
 from scipy.stats import norm
 from test_canonical import SMALL, _exact_thermo, _net
 
@@ -104,6 +106,50 @@ def test_weighted_average_matches_enumeration(small, small_pa):
         assert np.all(np.abs(z) <= z_crit), (name, z)
         zs.append(z)
     assert np.mean(np.square(zs)) < 3.0
+
+
+def _one_parity(runs, p):
+    """The runs as if they had recorded parity ``p``'s marginal alone (0: even layers, 1: odd)."""
+    return [dataclasses.replace(r, U_i=r.U_pi[p], var_E_i=r.var_E_pi[p], U_pi=None, var_E_pi=None) for r in runs]
+
+
+def test_each_parity_matches_enumeration_and_the_weight_combines_them(small, small_pa):
+    """Each parity's marginal alone is an exact estimator (U and C within Bonferroni jackknife errors of
+    enumeration); the records' U and Var E are the two parities' mean; the result is w odd + (1 - w) even with the
+    header's weight, the minimum-variance one from the jackknife replicates of C over the output steps; a run
+    without the two records is combined from the mean, as before the parities were kept."""
+    from ising_nn.canonical.annealing import output_steps
+    from ising_nn.canonical.rbmbar import parity_weight
+
+    c, E = small
+    r, N = small_pa, small[0].n_spins
+    sel = output_steps(r.beta_i, PA_KW["tmin"], PA_KW["tmax"])
+    T = r.T_i[sel]
+    exact = _exact_thermo(E, np.zeros_like(E), N, T)
+    z_crit = norm.isf(1e-3 / (2 * 2 * 2 * len(T)))
+    est, err, jk = {}, {}, {}
+    for p in (0, 1):
+        e, er, _, j, w_nan = combine_runs(_one_parity(r.runs, p), N, sel)
+        assert math.isnan(w_nan)
+        est[p], err[p], jk[p] = e[:, sel], er[:, sel], j[:, :, sel]
+        for q, x in ((0, exact[0]), (1, exact[1])):
+            assert np.all(np.abs(est[p][q] - x) <= z_crit * err[p][q]), (p, q)
+    for run in r.runs:
+        np.testing.assert_allclose(run.U_i, run.U_pi.mean(0), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(run.var_E_i, run.var_E_pi.mean(0), rtol=1e-12)
+    w = float(r.header["marginal_weight_odd"])
+    assert 0.0 <= w <= 1.0 and w == pytest.approx(parity_weight(np.stack([jk[1][:, 1], jk[0][:, 1]], axis=1)),
+                                                   abs=5e-5)
+    assert np.any(np.abs(est[1][1] - est[0][1]) > 0)  # two different estimators
+    w = parity_weight(np.stack([jk[1][:, 1], jk[0][:, 1]], axis=1))
+    np.testing.assert_allclose(r.curve.U_t, w * est[1][0] + (1 - w) * est[0][0], rtol=1e-12)
+    np.testing.assert_allclose(r.curve.C_t, w * est[1][1] + (1 - w) * est[0][1], rtol=1e-12)
+    assert np.all(r.curve.C_err_t <= w * err[1][1] + (1 - w) * err[0][1] + 1e-15)
+    old = [dataclasses.replace(run, U_pi=None, var_E_pi=None) for run in r.runs]
+    e, _, _, _, w_old = combine_runs(old, N, sel)
+    assert math.isnan(w_old) and not np.array_equal(e[1, sel], r.curve.C_t)
+    w_mi = softmax(np.stack([run.ln_Z_i for run in old]), axis=0)  # the runs' weights Z_m / sum Z
+    np.testing.assert_allclose(e[0], (w_mi * np.stack([run.U_i for run in old])).sum(0), rtol=1e-12, atol=1e-15)
 
 
 def test_free_energy_of_every_run_comes_from_the_normalisations(small, small_pa):
@@ -251,6 +297,29 @@ def test_stopped_run_resumes_to_the_uninterrupted_result(small, tmp_path):
     again = population_annealing(c, **QUICK, checkpoint=ck, resume=True)  # every run finished: read back
     _same(again, full)
     assert sorted(p.name for p in ck.iterdir()) == ["pilot.npz", "run0.npz", "run1.npz"]
+
+
+def test_a_checkpoint_without_the_parities_resumes_on_their_mean(small, tmp_path):
+    """A checkpoint written before the runs kept each parity's records: the run resumes to the same chain, and
+    the result is combined from the parities' mean, which the header says."""
+    c, _ = small
+    full = population_annealing(c, **QUICK)
+    ck = tmp_path / "ck"
+    with pytest.raises(IsingNNError, match="time limit"):
+        population_annealing(c, **QUICK, checkpoint=ck, time_limit=1e-9)
+    population_annealing(c, **QUICK, checkpoint=ck, resume=True)
+    for path in ck.glob("run*.npz"):  # drop the parities' records, as an older version wrote them
+        with np.load(path) as z:
+            kept = {k: z[k] for k in z.files if k not in ("rec_U_even", "rec_U_odd", "rec_var_E_even",
+                                                          "rec_var_E_odd")}
+        np.savez(path, **kept)
+    old = population_annealing(c, **QUICK, checkpoint=ck, resume=True)
+    assert old.header["marginal_weight_odd"].startswith("0.5 (the parities' mean")
+    assert full.header["marginal_weight_odd"] != old.header["marginal_weight_odd"]
+    for ro, rf in zip(old.runs, full.runs, strict=True):
+        np.testing.assert_array_equal(ro.spins, rf.spins)
+        np.testing.assert_array_equal(ro.U_i, rf.U_i)
+        assert np.isnan(ro.U_pi).all()
 
 
 def test_damaged_or_foreign_checkpoints_are_refused_in_one_line(small, tmp_path):

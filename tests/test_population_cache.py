@@ -38,7 +38,7 @@ def test_files_and_their_curve(cached):
     tmin, tmax = pop.pa_range(B, pop.coupling_scale(model), 0.0)
     assert float(full.header["tmin"]) == tmin and tmin == pytest.approx(2.0 * pop.coupling_scale(model) / 1.5714,
                                                                         rel=1e-3)
-    est, err, _, _ = full.combined()
+    est, err, *_ = full.combined()
     T_i = 1.0 / full.beta_i[1:]
     inside = (T_i >= tmin * (1 - 1e-12)) & (T_i <= tmax * (1 + 1e-12))
     # the file's columns are the combined records at the schedule's temperatures (to the file's 7 digits)

@@ -7,6 +7,12 @@ one run of ``M R`` replicas would estimate, its systematic error shrinking as ``
 heat comes from the weighted moments, ``<E^2> = sum_m w_m (Var_m + U_m^2)`` (Ebert, Gessert and Weigel), ln Z
 from the mean of the ``Z_m``. Errors: delete-one-run jackknife, which holds every correlation within a run.
 
+Every run records U and Var E from the exact marginal of the even layers and of the odd layers alone
+(:mod:`.population`); each parity gives the whole estimate above, and the result is ``w est_odd + (1 - w)
+est_even`` with the one weight that makes C's jackknife variance least (the median over the output temperatures
+of the per-temperature optimum, as replica exchange's :func:`~ising_nn.canonical.rbmbar.parity_weight`). Runs
+without the two records (checkpoints from before them) are combined from the parities' mean, as they were.
+
 Equilibrium by the method's own criterion: at a step, the combined population ``M_eff R`` (``M_eff`` the
 effective number of runs, ``1 / sum w_m^2``) must be at least :data:`RHO_FACTOR` times the mean family
 statistic ``rho_t`` of the runs; ``T_equilibrated`` is the lowest step temperature from which every hotter
@@ -31,6 +37,7 @@ from ising_nn.canonical.chain import precision_fields
 from ising_nn.canonical.common import check_device, check_range
 from ising_nn.canonical.mbar import _peak
 from ising_nn.canonical.population import PARun, anneal_population
+from ising_nn.canonical.rbmbar import parity_weight
 from ising_nn.errors import IsingNNError
 from ising_nn.model.couplings import Couplings
 from ising_nn.results.thermo import ThermoCurve
@@ -102,22 +109,64 @@ def _estimate(beta_i, ln_Z_mi, U_mi, var_mi, N, sel):
     return np.stack([U, C, F, S]), w
 
 
-def combine_runs(runs: list[PARun], n_spins: int):
-    """``(est, err, w_mi, jk)``: the weighted average over ``runs`` (shape (4, n_steps): U, C, F, S per spin),
-    its delete-one-run jackknife error, the runs' weights (shape (M, n_steps)) and the jackknife replicates
-    (shape (M, 4, n_steps); None for one run)."""
+def _parities(runs) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(U_mpi, var_mpi)``, shape (M, 2, n_steps), when every run has both parities' records at every step."""
+    if any(getattr(r, "U_pi", None) is None or getattr(r, "var_E_pi", None) is None for r in runs):
+        return None
+    U, var = np.stack([r.U_pi for r in runs]), np.stack([r.var_E_pi for r in runs])
+    return (U, var) if np.isfinite(U).all() and np.isfinite(var).all() else None
+
+
+def _combined(beta_i, ln_Z, U, var, n_spins):
+    M = ln_Z.shape[0]
+    est, w = _estimate(beta_i, ln_Z, U, var, n_spins, np.arange(M))
+    jk = None if M < 2 else np.stack(
+        [_estimate(beta_i, ln_Z, U, var, n_spins, np.delete(np.arange(M), m))[0] for m in range(M)])
+    return est, w, jk
+
+
+def _mix(w: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``w a + (1 - w) b``, and ``a`` where the two are equal (F = -inf at beta = 0, whatever ``w``)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(a == b, a, w * a + (1.0 - w) * b)
+
+
+def combine_runs(runs: list[PARun], n_spins: int, weight_steps: np.ndarray | None = None):
+    """``(est, err, w_mi, jk, w_odd)``: the weighted average over ``runs`` (shape (4, n_steps): U, C, F, S per
+    spin), its delete-one-run jackknife error, the runs' weights (shape (M, n_steps)), the jackknife replicates
+    (shape (M, 4, n_steps); None for one run) and the weight of the odd layers' marginal (module docstring; NaN
+    when the runs carry the parities' mean alone, 0.5 for one run).
+
+    ``weight_steps``: the steps whose per-temperature optimum enters the parity weight's median (default every
+    step after beta = 0)."""
     beta_i = runs[0].beta_i
     if any(len(r.beta_i) != len(beta_i) or not np.array_equal(r.beta_i, beta_i) for r in runs):
         raise ValueError("runs to combine must share their schedule")
-    ln_Z, U, var = (np.stack([getattr(r, k) for r in runs]) for k in ("ln_Z_i", "U_i", "var_E_i"))
+    ln_Z = np.stack([r.ln_Z_i for r in runs])
     M = len(runs)
-    est, w = _estimate(beta_i, ln_Z, U, var, n_spins, np.arange(M))
+    par = _parities(runs)
+    if par is None:
+        est, w, jk = _combined(beta_i, ln_Z, np.stack([r.U_i for r in runs]), np.stack([r.var_E_i for r in runs]),
+                               n_spins)
+        w_odd = math.nan
+    else:
+        (e0, w, j0), (e1, _, j1) = (_combined(beta_i, ln_Z, par[0][:, p], par[1][:, p], n_spins) for p in (0, 1))
+        sel = np.flatnonzero(beta_i > 0) if weight_steps is None else np.asarray(weight_steps)
+        w_odd = 0.5 if M < 2 else parity_weight(np.stack([j1[:, 1, sel], j0[:, 1, sel]], axis=1))
+        est = _mix(w_odd, e1, e0)
+        jk = None if M < 2 else _mix(w_odd, j1, j0)
     if M < 2:
-        return est, np.full_like(est, np.nan), w, None
-    jk = np.stack([_estimate(beta_i, ln_Z, U, var, n_spins, np.delete(np.arange(M), m))[0] for m in range(M)])
+        return est, np.full_like(est, np.nan), w, None, w_odd
     with np.errstate(invalid="ignore"):
         err = np.sqrt((M - 1) / M * ((jk - jk.mean(0)) ** 2).sum(0))
-    return est, err, w, jk
+    return est, err, w, jk, w_odd
+
+
+def output_steps(beta_i, tmin: float, tmax: float) -> np.ndarray:
+    """Indices of the schedule's steps in ``[tmin, tmax]``, coldest first."""
+    T_i = 1.0 / np.where(beta_i > 0, beta_i, np.nan)
+    with np.errstate(invalid="ignore"):
+        return np.flatnonzero((beta_i > 0) & (T_i >= tmin * (1 - 1e-12)) & (T_i <= tmax * (1 + 1e-12)))[::-1]
 
 
 def _tc(T_t, est_C, jk_C):
@@ -293,7 +342,11 @@ def population_annealing(
 def _result(c, results, pilot, tmin, tmax, inputs, t0, threads=None) -> PopulationResult:
     N = c.n_spins
     beta_i = pilot.beta_i
-    est, err, w, jk = combine_runs(results, N)
+    sel = output_steps(beta_i, tmin, tmax)
+    if len(sel) < 3:
+        raise IsingNNError(f"the schedule has {len(sel)} temperatures in [{tmin}, {tmax}]; widen the range or "
+                           "raise --overlap")
+    est, err, w, jk, w_odd = combine_runs(results, N, sel)
     jk_C = jk[:, 1]
     rho_t = np.stack([r.rho_t_i for r in results])
     fam = np.stack([r.families_i for r in results])
@@ -301,10 +354,6 @@ def _result(c, results, pilot, tmin, tmax, inputs, t0, threads=None) -> Populati
     ok = np.cumprod(M_eff * inputs["population"] >= RHO_FACTOR * rho_t.mean(0)).astype(bool)
     T_i = 1.0 / np.where(beta_i > 0, beta_i, np.nan)
     T_eq = float(T_i[np.flatnonzero(ok)[-1]]) if ok[1:].any() else math.inf
-    sel = np.flatnonzero((beta_i > 0) & (T_i >= tmin * (1 - 1e-12)) & (T_i <= tmax * (1 + 1e-12)))[::-1]
-    if len(sel) < 3:
-        raise IsingNNError(f"the schedule has {len(sel)} temperatures in [{tmin}, {tmax}]; widen the range or "
-                           "raise --overlap")
     T_t = T_i[sel]
     Tc, Tc_err, edge = _tc(T_t, est[1, sel], jk_C[:, sel])
     curve = ThermoCurve(T_t, est[0, sel], err[0, sel], est[1, sel], err[1, sel], est[2, sel], err[2, sel],
@@ -316,7 +365,10 @@ def _result(c, results, pilot, tmin, tmax, inputs, t0, threads=None) -> Populati
         stop_reason="schedule", T_c=f"{Tc:.4f}", T_c_err=f"{Tc_err:.4f}", T_c_at_edge=edge,
         T_equilibrated=f"{T_eq:.4f}", equilibrium_criterion=f"M_eff R >= {RHO_FACTOR:g} mean rho_t",
         rho_t_at_tmin=f"{rho_t[:, last].mean():.1f}", families_at_tmin=int(fam[:, last].min()),
-        M_eff_at_tmin=f"{M_eff[last]:.2f}", schedule_T=" ".join("inf" if b == 0 else f"{1 / b:.4f}" for b in beta_i),
+        M_eff_at_tmin=f"{M_eff[last]:.2f}",
+        marginal_weight_odd=f"{w_odd:.4f}" if math.isfinite(w_odd) else "0.5 (the parities' mean: runs resumed from "
+                                                                        "checkpoints without them)",
+        schedule_T=" ".join("inf" if b == 0 else f"{1 / b:.4f}" for b in beta_i),
         seconds=f"{time.perf_counter() - t0:.1f}",
         run_seconds=f"{pilot.seconds + sum(r.seconds for r in results):.1f}",
         **({} if threads is None else dict(threads_per_run=int(threads))), version=f"ising-nn {__version__}")

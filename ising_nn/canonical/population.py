@@ -9,9 +9,11 @@ proportion to the ``w_r`` by systematic resampling (one seeded uniform: each rep
 ``sweeps`` heat-bath sweeps at ``beta'`` (``hot_sweeps`` while ``beta' < beta_hot``, above the range reported;
 fewer there is cheaper, but copies that stay alike are culled alike, so the family statistic grows faster from
 there on: measured in ``bench/README.md``). The measurements at ``beta'`` are Rao-Blackwellised over the last
-sweep (:mod:`.chain`): ``U = <(m1 + m2) / 2>``, ``Var E = <(v1 + v2) / 2> + (Var m1 + Var m2) / 2`` over the
-population. The sweeps before it take no sums (``half_sweep(measure=False)``: with ``int8x3`` fields, two
-thirds of the products, the same chain bit for bit).
+sweep (:mod:`.chain`): each half sweep's exact marginal of the layers it drew (the even layers given the odd,
+then the odd given the even) gives ``U_p = <m_p>`` and ``Var_p E = <v_p> + Var m_p`` over the population, both
+recorded; ``U``, ``Var E`` are their mean (:func:`ising_nn.canonical.combine_runs` weights the two parities
+instead, for the least variance of C). The sweeps before it take no sums (``half_sweep(measure=False)``: with
+``int8x3`` fields, two thirds of the products, the same chain bit for bit).
 
 Without a schedule the step is adaptive: ``beta'`` is the largest inverse temperature (up to the last one
 asked) at which the reweighted population still overlaps the present one by ``overlap``,
@@ -45,7 +47,9 @@ from ising_nn.model.couplings import Couplings
 __all__ = ["PARun", "anneal_population", "next_beta", "systematic_resample", "family_sizes"]
 
 #: What a run records at each step, one value per step (step 0 is beta = 0).
-RECORDS = ("beta", "ln_Z", "U", "var_E", "rho_t", "rho_s", "families")
+RECORDS = ("beta", "ln_Z", "U", "var_E", "rho_t", "rho_s", "families", "U_even", "U_odd", "var_E_even", "var_E_odd")
+#: Records a checkpoint from before the parities were kept lacks (read back as NaN).
+_PARITY_RECORDS = ("U_even", "U_odd", "var_E_even", "var_E_odd")
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,9 @@ class PARun:
     ln_Z_i : ndarray, shape (n_steps,)
         Estimated ln Z (natural log, total, ``N ln 2`` at beta = 0).
     U_i : ndarray, shape (n_steps,)
-        Mean energy per spin (Rao-Blackwellised population average).
+        Mean energy per spin (Rao-Blackwellised population average, the mean of the two parities').
     var_E_i : ndarray, shape (n_steps,)
-        Variance of the total energy (Rao-Blackwellised).
+        Variance of the total energy (Rao-Blackwellised, the mean of the two parities').
     rho_t_i, rho_s_i : ndarray, shape (n_steps,)
         Family statistics (module docstring); ``families_i`` the number of surviving families.
     spins : ndarray, shape (R, N), int8
@@ -72,6 +76,9 @@ class PARun:
     complete : bool
         False when a time limit stopped the run before the last temperature.
     seconds : float
+    U_pi, var_E_pi : ndarray, shape (2, n_steps), optional
+        U per spin and Var E from the marginal of the even layers (p = 0) and of the odd layers (p = 1) alone
+        (NaN at the steps of a run resumed from a checkpoint that predates them).
     """
 
     beta_i: np.ndarray
@@ -87,6 +94,8 @@ class PARun:
     sweeps: int
     complete: bool
     seconds: float
+    U_pi: np.ndarray | None = None
+    var_E_pi: np.ndarray | None = None
 
     @property
     def T_i(self) -> np.ndarray:
@@ -148,9 +157,11 @@ class _State:
         return self.rec["beta"][-1]
 
 
-def _record(st: _State, beta, ln_Z, U, var_E) -> None:
+def _record(st: _State, beta, ln_Z, U_p, var_p) -> None:
+    """Append a step's records; ``U_p``, ``var_p``: (even, odd)."""
     rho_t, rho_s, fam = family_sizes(st.family_r)
-    for k, v in zip(RECORDS, (beta, ln_Z, U, var_E, rho_t, rho_s, fam)):
+    U, var_E = 0.5 * (U_p[0] + U_p[1]), 0.5 * (var_p[0] + var_p[1])
+    for k, v in zip(RECORDS, (beta, ln_Z, U, var_E, rho_t, rho_s, fam, *U_p, *var_p), strict=True):
         st.rec[k].append(float(v))
 
 
@@ -167,9 +178,8 @@ def _step(st: _State, beta_new: float, sweeps: int, n_spins: int) -> None:
     h0 = st.chains.half_sweep(0, beta_new)
     h1 = st.chains.half_sweep(1, beta_new)
     st.E_r = h1.E_r
-    U = 0.5 * (h0.m_r.mean() + h1.m_r.mean()) / n_spins
-    var_E = 0.5 * (h0.v_r.mean() + h1.v_r.mean()) + 0.5 * (h0.m_r.var() + h1.m_r.var())
-    _record(st, beta_new, ln_Z, U, var_E)
+    _record(st, beta_new, ln_Z, [h.m_r.mean() / n_spins for h in (h0, h1)],
+            [h.v_r.mean() + h.m_r.var() for h in (h0, h1)])
 
 
 def _save(path: Path, st: _State, params: dict) -> None:
@@ -186,7 +196,9 @@ def _load(path: Path, c: Couplings, params: dict, device: str, precision: str) -
         ch.set_generator_state(z["gen"])
         rng = np.random.default_rng()
         rng.bit_generator.state = meta["rng"]
-        rec = {k: [float(x) for x in z[f"rec_{k}"]] for k in RECORDS}
+        n = len(z["rec_beta"])
+        rec = {k: [float(x) for x in z[f"rec_{k}"]] if f"rec_{k}" in z or k not in _PARITY_RECORDS
+               else [math.nan] * n for k in RECORDS}
         st = _State(ch, rng, z["family_r"], z["E_r"], rec, float(meta["elapsed"]))
     except (KeyError, ValueError, TypeError) as exc:
         raise IsingNNError(f"checkpoint {str(path)!r} is incomplete ({type(exc).__name__}: {exc}); remove it to "
@@ -262,7 +274,7 @@ def anneal_population(
         st = _State(LayerChains(c, s0, device, seeds[1], precision), np.random.default_rng(seeds[2]),
                     np.arange(int(population)), np.empty(0))
         st.E_r = st.chains.energies()
-        _record(st, 0.0, N * math.log(2.0), 0.0, float(c.sum_J2))  # exact at beta = 0
+        _record(st, 0.0, N * math.log(2.0), (0.0, 0.0), (float(c.sum_J2),) * 2)  # exact at beta = 0
     from tqdm.auto import tqdm
 
     complete = True
@@ -288,4 +300,5 @@ def anneal_population(
         _save(ckpt, st, params)
     r = {k: np.asarray(v) for k, v in st.rec.items()}
     return PARun(r["beta"], r["ln_Z"], r["U"], r["var_E"], r["rho_t"], r["rho_s"], r["families"].astype(int),
-                 st.chains.spins(), np.asarray(st.E_r), int(population), int(sweeps), complete, st.elapsed)
+                 st.chains.spins(), np.asarray(st.E_r), int(population), int(sweeps), complete, st.elapsed,
+                 np.stack([r["U_even"], r["U_odd"]]), np.stack([r["var_E_even"], r["var_E_odd"]]))

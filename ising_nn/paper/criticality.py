@@ -223,7 +223,7 @@ def certify(main, check, pt=None, alpha: float = ALPHA) -> Certified:
     """
     from ising_nn.canonical.annealing import RHO_FACTOR
 
-    est, err, w, jk = main.combined()
+    est, err, w, jk, _ = main.combined()
     beta_i = main.beta_i
     T_i = 1.0 / np.where(beta_i > 0, beta_i, np.nan)
     lo, hi = float(main.header["tmin"]), float(main.header["tmax"])
@@ -234,7 +234,7 @@ def certify(main, check, pt=None, alpha: float = ALPHA) -> Certified:
     rho = main.rho_t_mi.mean(0)
     fam_ok = np.cumprod(M_eff * main.population >= RHO_FACTOR * rho).astype(bool)[sel]
 
-    cest, cerr, _, _ = check.combined()
+    cest, cerr, *_ = check.combined()
     cT = 1.0 / np.where(check.beta_i > 0, check.beta_i, np.nan)
     ok = check.beta_i > 0
     nu, nu_c = main.runs - 1, check.runs - 1

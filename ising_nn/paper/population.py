@@ -4,8 +4,9 @@ of a quarter of the population (``check=True``), the R against 4R test of :mod:`
 
 Each result is ``dos/<model>/thermo/<stem>_pa.dat`` (the combined curve, header with the family diagnostics)
 and ``<stem>_pa.npz`` beside it: every run's records at every step of the shared schedule (``ln_Z_mi``,
-``U_mi``, ``var_E_mi``, ``rho_t_mi``, ``rho_s_mi``, ``families_mi``, shape (M, n_steps)), from which the
-estimates, their jackknife errors and the criteria are recomputed without sampling again.
+``U_mi``, ``var_E_mi``, ``rho_t_mi``, ``rho_s_mi``, ``families_mi``, shape (M, n_steps); ``U_mpi``,
+``var_E_mpi``, shape (M, 2, n_steps), each parity's marginal, absent from results computed before them), from
+which the estimates, their jackknife errors and the criteria are recomputed without sampling again.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class _Run:
     ln_Z_i: np.ndarray
     U_i: np.ndarray
     var_E_i: np.ndarray
+    U_pi: np.ndarray | None = None
+    var_E_pi: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +55,8 @@ class CachedPopulation:
         The shared schedule, ascending from 0.
     ln_Z_mi, U_mi, var_E_mi, rho_t_mi, rho_s_mi, families_mi : ndarray, shape (M, n_steps)
         Every run's records.
+    U_mpi, var_E_mpi : ndarray, shape (M, 2, n_steps), or None
+        Each parity's (even, odd) records (None in results computed before them: the parities' mean alone).
     population : int
     n_spins : int
     path : Path
@@ -69,24 +74,30 @@ class CachedPopulation:
     population: int
     n_spins: int
     path: Path
+    U_mpi: np.ndarray | None = None
+    var_E_mpi: np.ndarray | None = None
 
     @property
     def runs(self) -> int:
         return self.U_mi.shape[0]
 
     def combined(self):
-        """``(est, err, w_mi, jk)`` of :func:`ising_nn.canonical.combine_runs` at every step."""
-        from ising_nn.canonical.annealing import combine_runs
+        """``(est, err, w_mi, jk, w_odd)`` of :func:`ising_nn.canonical.combine_runs` at every step (the parity
+        weight from the header's output range)."""
+        from ising_nn.canonical.annealing import combine_runs, output_steps
 
-        runs = [_Run(self.beta_i, self.ln_Z_mi[m], self.U_mi[m], self.var_E_mi[m]) for m in range(self.runs)]
-        return combine_runs(runs, self.n_spins)
+        par = self.U_mpi is not None and self.var_E_mpi is not None
+        runs = [_Run(self.beta_i, self.ln_Z_mi[m], self.U_mi[m], self.var_E_mi[m],
+                     self.U_mpi[m] if par else None, self.var_E_mpi[m] if par else None) for m in range(self.runs)]
+        sel = output_steps(self.beta_i, float(self.header["tmin"]), float(self.header["tmax"]))
+        return combine_runs(runs, self.n_spins, sel)
 
     @classmethod
     def from_result(cls, r, path: Path | None = None) -> CachedPopulation:
         """From a :class:`ising_nn.canonical.PopulationResult` in memory."""
         arrays = [np.stack([getattr(run, f"{k}_i") for run in r.runs]) for k in _RECORDS]
         return cls(r.curve, {k: str(v) for k, v in r.header.items()}, r.beta_i, *arrays,
-                   int(r.header["population"]), int(r.n_spins), path)
+                   int(r.header["population"]), int(r.n_spins), path, *_parity_arrays(r.runs))
 
     @classmethod
     def read(cls, path: Path) -> CachedPopulation:
@@ -97,10 +108,18 @@ class CachedPopulation:
             z = np.load(path.with_suffix(".npz"))
             arrays = [z[f"{k}_mi"] for k in _RECORDS]
             beta_i, R, N = z["beta_i"], int(z["population"]), int(z["n_spins"])
+            par = [z[k] if k in z.files else None for k in ("U_mpi", "var_E_mpi")]
         except (OSError, KeyError, ValueError) as exc:
             raise IsingNNError(f"cannot read the runs beside {str(path)!r} ({exc}); remove both files to "
                                "compute them again") from None
-        return cls(curve, header, beta_i, *arrays[:5], arrays[5].astype(int), R, N, path)
+        return cls(curve, header, beta_i, *arrays[:5], arrays[5].astype(int), R, N, path, *par)
+
+
+def _parity_arrays(runs) -> tuple:
+    """``(U_mpi, var_E_mpi)`` of runs that all carry both parities' records, else ``(None, None)``."""
+    if any(r.U_pi is None or r.var_E_pi is None for r in runs):
+        return None, None
+    return np.stack([r.U_pi for r in runs]), np.stack([r.var_E_pi for r in runs])
 
 
 def pa_range(b: Budget, scale: float, shuffle: float) -> tuple[float, float]:
@@ -159,8 +178,10 @@ def cached_population(
                              hot_sweeps=b.pa_sweeps_hot, seed=seed, precision=b.precision, checkpoint=folder,
                              resume=True, progress=progress, scheduler=scheduler)
     with atomic_path(path.with_suffix(".npz"), suffix=".npz") as tmp:
+        U_mpi, var_E_mpi = _parity_arrays(r.runs)
         np.savez_compressed(tmp, beta_i=r.beta_i, population=R, n_spins=c.n_spins, **{
-            f"{k}_mi": np.stack([getattr(run, f"{k}_i") for run in r.runs]) for k in _RECORDS})
+            f"{k}_mi": np.stack([getattr(run, f"{k}_i") for run in r.runs]) for k in _RECORDS},
+            **({} if U_mpi is None else dict(U_mpi=U_mpi, var_E_mpi=var_E_mpi)))
     write_thermo(r.curve, path, {**r.header, "model": c.provenance.model, "model_blocks": L, **inputs})
     shutil.rmtree(folder, ignore_errors=True)
     return CachedPopulation.read(path)
