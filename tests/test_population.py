@@ -284,6 +284,23 @@ def test_runs_become_tasks_of_the_cluster_that_calls_them(small):
     assert float(r.header["run_seconds"]) >= sum(x.seconds for x in r.runs) - 0.05
 
 
+def test_runs_on_a_local_cluster_or_a_given_scheduler_give_the_same_result(small):
+    """scheduler="local" (``ising-nn thermo --method pa --scheduler local``) and a scheduler's address: the runs
+    are tasks there, with no default Dask client in this process, and the result is the in-process one."""
+    from distributed import Client, LocalCluster, default_client
+
+    c, _ = small
+    with pytest.raises(ValueError):
+        default_client()  # none: the runs must not lean on one
+    _same(population_annealing(c, **QUICK, scheduler="local"), population_annealing(c, **QUICK))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
+        _same(population_annealing(c, **QUICK, scheduler=cluster.scheduler_address),
+              population_annealing(c, **QUICK))
+        with Client(cluster, set_as_default=False) as client:
+            prefixes = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+    assert any(p.startswith("population-annealing-run") for p in prefixes), prefixes
+
+
 def test_stopped_run_resumes_to_the_uninterrupted_result(small, tmp_path):
     c, _ = small
     full = population_annealing(c, **QUICK)

@@ -205,7 +205,7 @@ def _run_all(c, kws: list[dict], scheduler: str | None, progress: bool) -> list[
                               key=f"population-annealing-run-{i}-{tokenize({**kw, 'progress': False})}")
                 for i, kw in enumerate(kws)]
         with tqdm(total=len(futs), disable=not progress, desc="runs", unit="run", leave=False) as bar:
-            for _ in as_completed(futs):
+            for _ in as_completed(futs, loop=client.loop):
                 bar.update(1)
         return client.gather(futs)
 
