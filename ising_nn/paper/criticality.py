@@ -13,6 +13,11 @@ hotter step of the schedule,
    layers, weighted (:mod:`ising_nn.canonical.rbmbar`); its C matches the exact loop-free high-temperature value
    sum beta^2 J^2 sech^2(beta J) / N on shuffled MiniLM above T = 7 (``tests/test_scale.py``). MBAR on raw
    energies, the engine's curve before it, had C about ten times noisier and was compared for U alone.
+4. where the runs recorded both parities' exact marginals (:mod:`ising_nn.canonical.population`), the estimate
+   from the even layers' marginal and the one from the odd layers' agree: two exact estimators of one quantity
+   from the same population, which part where it is out of equilibrium (the difference's own jackknife error,
+   Student's t on M - 1 degrees of freedom; shuffled MiniLM at 8 x 256 parts below T of about 2:
+   ``bench/PARITY_PA.md``). Results from before the records pass it by default, and ``parity_ok_t`` is None.
 
 "Agree" is a two-sided test of the difference over its combined error at family-wise level ``alpha`` over
 every U and C compared in that test (Bonferroni: the test is made at ~60-250 temperatures, so a per-point
@@ -68,6 +73,9 @@ class Certified:
     z_check_t, z_pt_t, z_pt_C_t : ndarray, shape (n,)
         The larger |z| of U and C against the quarter population; |z| of U, and of C, against the canonical
         engine (NaN where not compared).
+    parity_ok_t, z_parity_t : ndarray, shape (n,), or None
+        The fourth test at each temperature and the larger |z| of U and C of the odd layers' estimate against
+        the even layers' (None without the parities' records).
     rho_t_t, M_eff_t : ndarray, shape (n,)
         Mean family statistic of the runs and the effective number of runs.
     certified_t : ndarray of bool, shape (n,)
@@ -107,6 +115,8 @@ class Certified:
     runs: int
     method: str = "population annealing"
     Tc_err_bootstrap: float = math.nan
+    parity_ok_t: np.ndarray | None = None
+    z_parity_t: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -255,8 +265,10 @@ def certify(main, check, pt=None, alpha: float = ALPHA) -> Certified:
                               inf, alpha / 2)
             zp[i], zp_C[i] = zu, zcc
             pt_ok[i] = ~((np.isfinite(zu) & ~oku) | (np.isfinite(zcc) & ~okc))
-    tests = (("families", fam_ok), ("R against R/4", check_ok), ("against replica exchange", pt_ok))
-    good = fam_ok & check_ok & pt_ok
+    par_ok, z_par = _parity_test(main, sel, nu, alpha)
+    tests = (("families", fam_ok), ("R against R/4", check_ok), ("against replica exchange", pt_ok),
+             ("odd against even layers", np.ones(T.shape, bool) if par_ok is None else par_ok))
+    good = fam_ok & check_ok & pt_ok & tests[3][1]
     # cumulative from the hottest temperature down (T ascending, so from the end)
     cert = np.cumprod(good[::-1])[::-1].astype(bool)
     T_cert = float(T[cert].min()) if cert.any() else math.inf
@@ -266,7 +278,25 @@ def certify(main, check, pt=None, alpha: float = ALPHA) -> Certified:
         k = below[-1]  # the hottest failing temperature
         failed = ", ".join(name for name, t in tests if not t[k])
     return Certified(T, U, Ue, C, Ce, jk[:, 1, sel], fam_ok, check_ok, pt_ok, zc, zp, zp_C, rho[sel], M_eff[sel],
-                     cert, T_cert, failed, int(main.population), int(main.runs))
+                     cert, T_cert, failed, int(main.population), int(main.runs), parity_ok_t=par_ok,
+                     z_parity_t=z_par)
+
+
+def _parity_test(main, sel, nu: int, alpha: float):
+    """``(ok_t, z_t)`` of the fourth test at the steps ``sel`` (module docstring); ``(None, None)`` without the
+    parities' records."""
+    par = getattr(main, "parities", lambda: None)()
+    if par is None:
+        return None, None
+    (e0, j0), (e1, j1) = par
+    M = j0.shape[0]
+    d, jd = e1[:2] - e0[:2], j1[:, :2] - j0[:, :2]  # U and C (F is -inf at beta = 0 in both)
+    err = np.sqrt((M - 1) / M * ((jd - jd.mean(0)) ** 2).sum(0))
+    zero = np.zeros(len(sel))
+    # the difference carries its own error; the second curve of the comparison is exactly zero
+    zu, oku = _agree(d[0, sel], err[0, sel], nu, zero, zero, math.inf, alpha / 2)
+    zc, okc = _agree(d[1, sel], err[1, sel], nu, zero, zero, math.inf, alpha / 2)
+    return oku & okc, np.fmax(zu, zc)
 
 
 def certify_canonical(pt) -> Certified:

@@ -92,6 +92,22 @@ class CachedPopulation:
         sel = output_steps(self.beta_i, float(self.header["tmin"]), float(self.header["tmax"]))
         return combine_runs(runs, self.n_spins, sel)
 
+    def parities(self):
+        """``((est, jk), (est, jk))``, the even layers' marginal alone then the odd layers', each as
+        :func:`ising_nn.canonical.combine_runs` gives it (shape (4, n_steps) and (M, 4, n_steps)); None for a
+        result computed before the parities were recorded."""
+        from ising_nn.canonical.annealing import combine_runs
+
+        if self.U_mpi is None or self.var_E_mpi is None:
+            return None
+        out = []
+        for p in (0, 1):
+            runs = [_Run(self.beta_i, self.ln_Z_mi[m], self.U_mpi[m, p], self.var_E_mpi[m, p])
+                    for m in range(self.runs)]
+            est, _, _, jk, _ = combine_runs(runs, self.n_spins)
+            out.append((est, jk))
+        return tuple(out)
+
     @classmethod
     def from_result(cls, r, path: Path | None = None) -> CachedPopulation:
         """From a :class:`ising_nn.canonical.PopulationResult` in memory."""
