@@ -122,6 +122,18 @@ def _canonical_section(kind: str, pt, t_eq: float) -> list[str]:
             markdown_table(pd.DataFrame(rows), 4), ""]
 
 
+def _parities(cert) -> str:
+    """The fourth test's sentence: the even and the odd layers' estimates against each other."""
+    if cert.z_parity_t is None:
+        return " The runs predate the parities' records (no odd against even test)."
+    k, z = cert.certified_t, cert.z_parity_t
+    top = (f"{np.nanmax(z[k]):.2f} over the certified range" if k.any() else "none certified")
+    low = f", {np.nanmax(z[~k]):.2f} below it" if (~k).any() else ""
+    first = cert.T_t[~cert.parity_ok_t]
+    part = f"; they first part at T = {first.max():.4g}" if first.size else "; they agree at every temperature"
+    return f" The odd against the even layers' estimates: largest |z| {top}{low}{part}."
+
+
 def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
     from ising_nn.paper.compare import markdown_table
     from ising_nn.paper.criticality import certify, certify_canonical, compare_at, tc_answer
@@ -145,7 +157,8 @@ def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
         methods.append(
             ("population annealing", cert.T_cert, [main_.header, check.header],
              f"{main_.runs} runs of R = {main_.population} and {check.runs} of R = {check.population}, "
-             f"{main_.header['input.sweeps_per_step']} sweeps per step; families, R against R/4, replica exchange"))
+             f"{main_.header['input.sweeps_per_step']} sweeps per step; families, R against R/4, replica exchange"
+             + ("" if cert.parity_ok_t is None else ", odd against even layers")))
         cost += [dict(network=kind, method=m, T_certified=T_low, **_cost(sec), how=what)
                  for m, T_low, sec, what in methods]
         df = compare_at(TEMPS, cert, pt)
@@ -167,7 +180,8 @@ def main(model: str = "minilm", out: str = "bench/TC.md") -> None:
             f"temperatures), the largest |z| between them is {z_pt:.2f} for U and {z_pt_C:.2f} for C "
             f"(both decide; see `ising_nn.paper.criticality`); over the certified range the "
             f"largest |z| of R against R/4 is {np.nanmax(cert.z_check_t[k]) if k.any() else float('nan'):.2f}, "
-            f"and below it {np.nanmax(cert.z_check_t[~k]) if (~k).any() else float('nan'):.2f}.", "",
+            f"and below it {np.nanmax(cert.z_check_t[~k]) if (~k).any() else float('nan'):.2f}."
+            + _parities(cert), "",
             markdown_table(pd.DataFrame(rows), 4), ""]
     ans = tc_answer(model, certs["trained"], certs["shuffled"])
     lines = [

@@ -174,7 +174,8 @@ def findings(table: pd.DataFrame, survey: pd.DataFrame | None) -> list[str]:
         )
         if isinstance(getattr(r, "Tc_answer", None), str) and r.Tc_answer:
             out.append(f"T_c, the paper's fourth claim (population annealing, certified by the families criterion, "
-                       f"R against 4R and replica exchange where it is equilibrated): {r.Tc_answer} The "
+                       f"R against 4R, replica exchange where it is equilibrated, and the even against the odd "
+                       f"layers' estimates where the runs recorded both): {r.Tc_answer} The "
                        f"paper-style recipe gives {_fmt(r.Tc_paper_style_trained)} and "
                        f"{_fmt(r.Tc_paper_style_shuffled)}.")
         else:
