@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-shuffles bench-parity bench-parity-pa bench-paper bench-paper-run figures clean-figures help
+.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-shuffles bench-parity bench-parity-pa bench-pa-layout bench-paper bench-paper-run figures clean-figures help
 
 all: figures
 
@@ -29,6 +29,7 @@ help:
 	@echo "make bench-shuffles  T_c of MiniLM shuffled within each matrix (replica exchange and population annealing), beside trained and whole-network shuffled; writes bench/SHUFFLES.md"
 	@echo "make bench-parity  replica exchange's curve from one parity's exact marginal or both (errors, cost) on MiniLM; writes bench/PARITY.md"
 	@echo "make bench-parity-pa  population annealing's curve from one parity, their mean or both weighted (errors) on MiniLM; writes bench/PARITY_PA.md"
+	@echo "make bench-pa-layout  population annealing's runs one at a time on every core against one per core at once (the figures' layout); writes bench/PA_LAYOUT.md"
 	@echo "make bench-paper  cost per stage of paper-sized models built from their configurations; writes bench/PAPER.md"
 	@echo "make bench-paper-run  gpt2 and opt-125m (65,280 spins) end to end at the figures' budget, checked; writes bench/PAPER_RUN.md"
 	@echo "make bench-runs  accuracy per second of runs of 16 spins against random spins; writes bench/RUNS.md"
@@ -83,6 +84,9 @@ bench-parity: $(STAMP)
 
 bench-parity-pa: $(STAMP)
 	$(PY) -m bench.bench_parity_pa
+
+bench-pa-layout: $(STAMP)
+	$(PY) -m bench.bench_pa_layout
 
 bench-shuffles: $(STAMP)
 	$(PY) -m bench.bench_shuffles
