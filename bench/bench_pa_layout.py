@@ -20,6 +20,8 @@ import time
 
 import numpy as np
 
+from ising_nn.results.textfile import atomic_path
+
 CORES = os.cpu_count() or 1
 
 
@@ -103,10 +105,8 @@ def main(argv=None) -> None:
         f"{walls[1] / walls[0]:.2f}.",
         "",
     ])
-    tmp = a.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, a.out)
+    with atomic_path(a.out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     print(text)
 
 

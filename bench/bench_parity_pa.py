@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from ising_nn.results.textfile import atomic_path
+
 CORES = os.cpu_count() or 1
 
 
@@ -56,6 +58,8 @@ def run(c, name: str, shuffle: float, population: int, runs: int) -> dict:
 def rows(res) -> list[str]:
     from scipy import stats
 
+    from ising_nn.canonical.estimators import jackknife_error
+
     out, sel, cv = [], res["sel"], res["curves"]
     M = cv["odd"][2].shape[0]
     for q, name in ((0, "U"), (1, "C")):
@@ -64,7 +68,7 @@ def rows(res) -> list[str]:
         # odd minus even with its own jackknife error (the two come from the same runs: correlated)
         d = cv["odd"][0][q, sel] - cv["even"][0][q, sel]
         jd = cv["odd"][2][:, q, sel] - cv["even"][2][:, q, sel]
-        z = np.abs(d) / np.sqrt((M - 1) / M * ((jd - jd.mean(0)) ** 2).sum(0))
+        z = np.abs(d) / jackknife_error(jd)
         crit = stats.t.isf(0.01 / (2 * len(sel)), M - 1)  # family-wise 0.01 over the steps
         i = int(np.nanargmax(z))
         out.append(f"| {res['name']} | {name} | {np.median(e['odd']):.3g} | {np.median(e['even']):.3g} | "
@@ -120,10 +124,8 @@ def main(argv=None) -> None:
         lines.append(f"| {r['name']} | {r['tmin']:g} - {r['tmax']:g} | {len(r['sel'])} | {r['total']:.0f} | "
                      f"{r['T_eq']:.4g} |")
     text = "\n".join(lines) + "\n"
-    tmp = a.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, a.out)
+    with atomic_path(a.out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     print(text)
 
 

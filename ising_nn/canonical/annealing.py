@@ -35,6 +35,7 @@ from ising_nn import validate
 from ising_nn._version import __version__
 from ising_nn.canonical.chain import precision_fields
 from ising_nn.canonical.common import check_device, check_range
+from ising_nn.canonical.estimators import jackknife_error
 from ising_nn.canonical.mbar import _peak
 from ising_nn.canonical.population import PARun, anneal_population
 from ising_nn.canonical.rbmbar import parity_weight
@@ -158,7 +159,7 @@ def combine_runs(runs: list[PARun], n_spins: int, weight_steps: np.ndarray | Non
     if M < 2:
         return est, np.full_like(est, np.nan), w, None, w_odd
     with np.errstate(invalid="ignore"):
-        err = np.sqrt((M - 1) / M * ((jk - jk.mean(0)) ** 2).sum(0))
+        err = jackknife_error(jk)
     return est, err, w, jk, w_odd
 
 
@@ -171,9 +172,8 @@ def output_steps(beta_i, tmin: float, tmax: float) -> np.ndarray:
 
 def _tc(T_t, est_C, jk_C):
     Tc, edge = _peak(T_t, est_C)
-    M = len(jk_C)
     t = np.array([_peak(T_t, c)[0] for c in jk_C])
-    return Tc, float(np.sqrt((M - 1) / M * ((t - t.mean()) ** 2).sum())), edge
+    return Tc, float(jackknife_error(t)), edge
 
 
 # ---------------------------------------------------------------------------------------------- runs

@@ -19,7 +19,7 @@ import numpy as np
 logging.getLogger("pymbar").setLevel(logging.ERROR)
 from pymbar import timeseries  # noqa: E402
 
-__all__ = ["jackknife", "rb_moments", "statistical_inefficiency", "N_BLOCKS"]
+__all__ = ["jackknife", "jackknife_error", "rb_moments", "statistical_inefficiency", "N_BLOCKS"]
 
 #: Blocks of the jackknife.
 N_BLOCKS = 20
@@ -38,9 +38,15 @@ def jackknife(fn, arrays: tuple[np.ndarray, ...], n_blocks: int = N_BLOCKS) -> t
     for i in range(b):
         keep = np.r_[0:edges[i], edges[i + 1]:n]
         reps.append(fn(*(a[keep] for a in arrays)))
-    reps = np.asarray(reps)
-    err = np.sqrt((b - 1) / b * ((reps - reps.mean(0)) ** 2).sum(0))
-    return full, err
+    return full, jackknife_error(np.asarray(reps))
+
+
+def jackknife_error(reps: np.ndarray) -> np.ndarray:
+    """The jackknife error from delete-one replicates, shape ``(n, ...)``: ``sqrt((n - 1) / n sum (r - mean)^2)``
+    over the first axis."""
+    reps = np.asarray(reps, dtype=float)
+    n = reps.shape[0]
+    return np.sqrt((n - 1) / n * ((reps - reps.mean(0)) ** 2).sum(0))
 
 
 def rb_moments(beta_k: np.ndarray, m1, v1, m2, v2):

@@ -89,7 +89,7 @@ def analyze(models: str | Sequence[str], *, b: Budget | None = None, scheduler: 
             tasks.append(Task("quench", m, None, f))
             if thermo:
                 tasks.append(Task("thermo", m, None, f))
-                if b.pa_population is not None and (f == 0.0 or b.pa_shuffled):
+                if b.anneals(f):
                     tasks += [Task("population", m, None, f), Task("population-check", m, None, f)]
             if blocks:
                 tasks += [Task("quench", m, k, f) for k in range(1, info.blocks)]
@@ -126,13 +126,12 @@ _NO_TC = {c: False if c.startswith("Tc_resolved") else "not run" if c.startswith
 
 def _tc_columns(model, b: Budget, out_dir) -> dict:
     from ising_nn.paper.criticality import certified_answer
-    from ising_nn.paper.population import cached_population
+    from ising_nn.paper.population import population_pair
     from ising_nn.paper.thermo import cached_thermo
 
     kw = dict(out_dir=out_dir, verbose=False)
     th = [cached_thermo(model, shuffle=f, b=b, **kw) for f in (0.0, 1.0)]
-    pa = [tuple(cached_population(model, shuffle=f, b=b, check=chk, **kw) for chk in (False, True))
-          if b.pa_population is not None and (f == 0.0 or b.pa_shuffled) else None for f in (0.0, 1.0)]
+    pa = [population_pair(model, shuffle=f, b=b, **kw) for f in (0.0, 1.0)]
     _, a = certified_answer(model, th, pa)
     row = {}
     for kind, c, p, t in (("trained", a.trained, a.peak_trained, th[0]), ("shuffled", a.shuffled, a.peak_shuffled,

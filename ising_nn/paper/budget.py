@@ -109,6 +109,10 @@ class Budget:
         validate.integer("a budget's pa_sweeps", self.pa_sweeps, 1)
         validate.integer("a budget's pa_sweeps_hot", self.pa_sweeps_hot, 1, optional=True)
 
+    def anneals(self, shuffle: float) -> bool:
+        """Whether this budget runs population annealing on a network shuffled by ``shuffle`` (0: trained)."""
+        return self.pa_population is not None and (shuffle == 0.0 or self.pa_shuffled)
+
 
 #: The default run of ``make figures`` (its wall time is in bench/README.md).
 DEFAULT_BUDGET = Budget(DEFAULT_WL_SWEEPS, 40.0, None, "anneal", DEFAULT_QUENCH_RESTARTS, None, (0,),

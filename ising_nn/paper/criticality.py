@@ -45,6 +45,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ising_nn.canonical.estimators import jackknife_error
 from ising_nn.thermo.agreement import ALPHA
 from ising_nn.thermo.agreement import agree as _agree
 from ising_nn.thermo.agreement import interp_lnT as _interp
@@ -289,9 +290,8 @@ def _parity_test(main, sel, nu: int, alpha: float):
     if par is None:
         return None, None
     (e0, j0), (e1, j1) = par
-    M = j0.shape[0]
     d, jd = e1[:2] - e0[:2], j1[:, :2] - j0[:, :2]  # U and C (F is -inf at beta = 0 in both)
-    err = np.sqrt((M - 1) / M * ((jd - jd.mean(0)) ** 2).sum(0))
+    err = jackknife_error(jd)
     zero = np.zeros(len(sel))
     # the difference carries its own error; the second curve of the comparison is exactly zero
     zu, oku = _agree(d[0, sel], err[0, sel], nu, zero, zero, math.inf, alpha / 2)
@@ -367,8 +367,7 @@ def fit_peak(T_t, C_t, C_jk_mt, T_cert: float, window: float = WINDOW) -> Peak:
     stat = c_err = nan
     if M > 1:
         reps = np.array([fit(window, J[m]) for m in range(M)])
-        stat = math.sqrt((M - 1) / M * np.sum((reps[:, 0] - reps[:, 0].mean()) ** 2))
-        c_err = math.sqrt((M - 1) / M * np.sum((reps[:, 1] - reps[:, 1].mean()) ** 2))
+        stat, c_err = (float(x) for x in jackknife_error(reps))
     others = [fit(f * window, C)[0] for f in (0.7, 1.4)]
     syst = max((abs(t - Tc) for t in others if np.isfinite(t)), default=0.0)
     return Peak(Tc, stat, syst, math.hypot(stat, syst), Cmax, c_err, True, T_cert)

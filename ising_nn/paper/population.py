@@ -25,7 +25,7 @@ from ising_nn.paper.paths import DOS_DIR, check_inputs, population_path
 from ising_nn.paper.thermo import coupling_scale
 from ising_nn.results.textfile import atomic_path, header_matches
 
-__all__ = ["CachedPopulation", "cached_population", "pa_range"]
+__all__ = ["CachedPopulation", "cached_population", "population_pair", "pa_range"]
 
 _RECORDS = ("ln_Z", "U", "var_E", "rho_t", "rho_s", "families")
 
@@ -133,9 +133,17 @@ class CachedPopulation:
 
 def _parity_arrays(runs) -> tuple:
     """``(U_mpi, var_E_mpi)`` of runs that all carry both parities' records, else ``(None, None)``."""
-    if any(r.U_pi is None or r.var_E_pi is None for r in runs):
-        return None, None
-    return np.stack([r.U_pi for r in runs]), np.stack([r.var_E_pi for r in runs])
+    from ising_nn.canonical.annealing import _parities
+
+    return _parities(runs) or (None, None)
+
+
+def population_pair(model, *, shuffle: float, b: Budget, **kw) -> tuple[CachedPopulation, CachedPopulation] | None:
+    """``(R, R / 4)`` results of :func:`cached_population` for a network shuffled by ``shuffle``, or None where
+    ``b`` does not anneal it (:meth:`~ising_nn.paper.Budget.anneals`); ``kw`` as :func:`cached_population`."""
+    if not b.anneals(shuffle):
+        return None
+    return tuple(cached_population(model, shuffle=shuffle, b=b, check=chk, **kw) for chk in (False, True))
 
 
 def pa_range(b: Budget, scale: float, shuffle: float) -> tuple[float, float]:

@@ -22,7 +22,7 @@ from ising_nn.canonical import ThermoCurve
 from ising_nn.paper import Budget, CachedThermo, QuenchSummary, budget, cached_dos, cached_quench, cached_thermo
 from ising_nn.paper.criticality import Certified, TcAnswer, certified_answer
 from ising_nn.paper.paths import DOS_DIR, REPO_ROOT
-from ising_nn.paper.population import cached_population
+from ising_nn.paper.population import population_pair
 from ising_nn.results.dos import DOS, read_dos
 from ising_nn.thermo.from_dos import PaperStyleHeat, TcEstimate, Thermo, paper_style_heat, tc_estimate, thermodynamics
 
@@ -104,8 +104,7 @@ def model_results(
          for f in (0.0, 1.0)]
     th = ([cached_thermo(model, shuffle=f, b=b, **kw) for f in (0.0, 1.0)] if b.canonical_sweeps is not None
           else [None, None])
-    pa = [tuple(cached_population(model, shuffle=f, b=b, check=chk, **kw) for chk in (False, True))
-          if b.pa_population is not None and (f == 0.0 or b.pa_shuffled) else None for f in (0.0, 1.0)]
+    pa = [population_pair(model, shuffle=f, b=b, **kw) for f in (0.0, 1.0)]
     return ModelResults(str(model), dos[0], dos[1], q[0], q[1], th[0], th[1], pa[0], pa[1])
 
 

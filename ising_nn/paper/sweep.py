@@ -113,7 +113,7 @@ def model_tasks(model: str, b: Budget, *, n_blocks: int | None = None, thermo: b
             if thermo and b.canonical_sweeps is not None:
                 out.append(Task("thermo", model, None, f, s))
             out.append(Task("dos", model, None, f, s))
-            if thermo and b.pa_population is not None and s == b.seeds[0] and (f == 0.0 or b.pa_shuffled):
+            if thermo and s == b.seeds[0] and b.anneals(f):
                 out += [Task("population", model, None, f, s), Task("population-check", model, None, f, s)]
     if n_blocks is not None:
         ks = sorted(k for k in (b.blocks or range(1, n_blocks + 1)) if 1 <= k < n_blocks)
