@@ -93,6 +93,32 @@ def test_budget_refuses_a_population_that_cannot_run(field, value):
         Budget(1.0, 1.0, 10, "anneal", 1, None, precision="float32", **{field: value})
 
 
+def test_a_shuffle_can_have_its_own_canonical_sweeps(tmp_path):
+    """``canonical_sweeps_shuffled`` sets the shuffle's run alone; the trained one and a budget without it keep
+    ``canonical_sweeps``; the shuffle's DOS names the run its windows came from, so a change recomputes it."""
+    from dataclasses import replace
+
+    from ising_nn.errors import IsingNNError
+    from ising_nn.paper.dos import _sampler_inputs
+
+    b = replace(BUDGET, canonical_sweeps_shuffled=160)
+    assert (b.sweeps_canonical(0.0), b.sweeps_canonical(1.0), b.sweeps_canonical(0.5)) == (80, 160, 160)
+    assert BUDGET.sweeps_canonical(1.0) == 80
+    assert replace(b, canonical_sweeps=None).sweeps_canonical(1.0) is None
+    keys = [_sampler_inputs(1.0, None, 40, "anneal", 4, x, f)["windows"]
+            for x, f in ((BUDGET, 1.0), (b, 0.0), (b, 1.0))]
+    assert keys[0] == keys[1] != keys[2] and "160 sweeps" in keys[2]
+    with pytest.raises(IsingNNError, match="canonical_sweeps_shuffled must be"):
+        replace(BUDGET, canonical_sweeps_shuffled=40)
+    from _tiny import save_tiny
+
+    from ising_nn.paper import cached_thermo
+
+    path = save_tiny(tmp_path, "tiny", seed=3)
+    th = cached_thermo(path, shuffle=1.0, b=replace(b, quench_restarts=1), out_dir=tmp_path / "dos", verbose=False)
+    assert th.header["input.sweeps"] == th.header["sweeps"] == "160"
+
+
 def test_population_annealing_tasks_follow_the_budget():
     """With ``pa_shuffled`` both networks are annealed (each with its R/4 check); without it (the default
     budget) the trained one only; no ``pa_population``, none."""

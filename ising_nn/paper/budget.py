@@ -42,6 +42,10 @@ class Budget:
         Production sweeps of the canonical engine for a whole model's thermodynamics (:func:`cached_thermo`),
         whose equilibrium states start the Wang-Landau windows and whose MBAR ln g replaces Wang-Landau's where
         its chains are equilibrated (:func:`ising_nn.canonical.hybrid_dos`). None: Wang-Landau alone.
+    canonical_sweeps_shuffled : int or None
+        The same for a shuffled network (None: ``canonical_sweeps``; :meth:`sweeps_canonical`). Where the budget
+        leaves a shuffle to the canonical engine alone (``pa_shuffled=False``), its certified C(T) reaches only as
+        low as its hot and cold ladders agree, and that edge falls with the sweeps.
     canonical_tmin, canonical_tmax : float
         Temperature range of the canonical engine, in units of the couplings' scale sqrt(sum J^2 / N) relative
         to MiniLM's (:func:`temperature_range`): MiniLM runs exactly this range, a network whose couplings are
@@ -82,6 +86,7 @@ class Budget:
     blocks: tuple[int, ...] | None
     seeds: tuple[int, ...] = (0,)
     canonical_sweeps: int | None = None
+    canonical_sweeps_shuffled: int | None = None
     canonical_tmin: float = 1.0
     canonical_tmax: float = 10.0
     canonical_bins: int | None = None
@@ -108,6 +113,14 @@ class Budget:
         validate.integer("a budget's pa_runs", self.pa_runs, 2)
         validate.integer("a budget's pa_sweeps", self.pa_sweeps, 1)
         validate.integer("a budget's pa_sweeps_hot", self.pa_sweeps_hot, 1, optional=True)
+        validate.integer("a budget's canonical_sweeps_shuffled", self.canonical_sweeps_shuffled, 80, optional=True)
+
+    def sweeps_canonical(self, shuffle: float) -> int | None:
+        """Production sweeps of the canonical engine on a network shuffled by ``shuffle`` (0: trained); None
+        where the budget has no canonical engine."""
+        if self.canonical_sweeps is None or shuffle == 0.0 or self.canonical_sweeps_shuffled is None:
+            return self.canonical_sweeps
+        return self.canonical_sweeps_shuffled
 
     def anneals(self, shuffle: float) -> bool:
         """Whether this budget runs population annealing on a network shuffled by ``shuffle`` (0: trained)."""
@@ -116,7 +129,8 @@ class Budget:
 
 #: The default run of ``make figures`` (its wall time is in bench/README.md).
 DEFAULT_BUDGET = Budget(DEFAULT_WL_SWEEPS, 40.0, None, "anneal", DEFAULT_QUENCH_RESTARTS, None, (0,),
-                        canonical_sweeps=1000, canonical_bins=8000, pa_population=1024, pa_shuffled=False,
+                        canonical_sweeps=1000, canonical_sweeps_shuffled=8000, canonical_bins=8000,
+                        pa_population=1024, pa_shuffled=False,
                         precision="int8x3")
 #: Tiny budgets for the notebook tests: a fraction of a sweep per window, two depths plus the whole model, one seed.
 SMOKE_BUDGET = Budget(0.5, 1.0, 100, "layer", None, (1, 2), (0,), canonical_sweeps=80, canonical_tmin=8.0,

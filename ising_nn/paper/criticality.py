@@ -25,9 +25,10 @@ every U and C compared in that test (Bonferroni: the test is made at ~60-250 tem
 degrees of freedom (a jackknife over M runs has M - 1; the canonical engine's bootstrap is taken as exact).
 
 A network run without population annealing (the default budget's shuffle, ``pa_shuffled=False``: on shuffled
-MiniLM the canonical engine certified C(T) to T = 2.55 with int8x3 fields and 2.24 with float32, population
-annealing of 8 x 1,024 replicas to 2.19 at 35 times the canonical engine's cost; ``bench/README.md``) enters
-as the canonical engine's curve, certified where its hot and cold ladders agree (:func:`certify_canonical`).
+MiniLM the canonical engine's hot and cold ladders agree down to T = 2.55, 2.09, 1.49 and 1.00 after 1,000,
+4,000, 8,000 and 16,000 sweeps, while population annealing of 4 x 512 replicas certifies itself only to 5.1;
+``bench/RE_SWEEPS.md``) enters as the canonical engine's curve, certified where its hot and cold ladders agree
+(:func:`certify_canonical`).
 
 T_c is the vertex of a quadratic in ln T fitted to C(T) within a relative window around the largest
 certified C (its mean over half the window, so that one noisy step does not place it; the window is clipped

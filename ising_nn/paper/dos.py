@@ -87,7 +87,8 @@ def cached_dos(
     joined = canonical is not None and canonical.canonical_sweeps is not None
     if joined:
         bins = canonical.canonical_bins
-    params = _sampler_inputs(sweeps, time_limit, bins, start_method, start_restarts, canonical if joined else None)
+    params = _sampler_inputs(sweeps, time_limit, bins, start_method, start_restarts, canonical if joined else None,
+                             shuffle)
     path = dos_path(model, blocks=blocks, shuffle=shuffle, seed=seed, out_dir=out_dir)
     inputs = _inputs(model, blocks, shuffle, seed, **params)
     if not force and header_matches(path, inputs):
@@ -149,7 +150,8 @@ def cached_dos(
 LN_G_JOINED = "MBAR at each bin's own temperature where equilibrated, Wang-Landau below"
 
 
-def _sampler_inputs(sweeps, time_limit, bins, start_method, start_restarts, canonical: Budget | None) -> dict:
+def _sampler_inputs(sweeps, time_limit, bins, start_method, start_restarts, canonical: Budget | None,
+                    shuffle: float = 0.0) -> dict:
     """The sampler's part of a DOS file's inputs: its budget, its start and, joined, the canonical run's."""
     if start_method is None:
         start = "descent"
@@ -159,5 +161,5 @@ def _sampler_inputs(sweeps, time_limit, bins, start_method, start_restarts, cano
     params = {"sampler": "wang_landau", "sweeps": f"{sweeps:g}", "time_limit": _seconds(time_limit), "bins": bins,
               "start": start}
     if canonical is not None:
-        params.update(windows=f"canonical {_thermo_key(canonical)}", ln_g=LN_G_JOINED)
+        params.update(windows=f"canonical {_thermo_key(canonical, shuffle)}", ln_g=LN_G_JOINED)
     return params

@@ -112,11 +112,16 @@ def fig_heat(heat, published=None):
             t_eq = heat.T_equilibrated(kind)
             k = cur.T_t >= t_eq
             if k.any():
-                # the T_c in the label is this curve's own unless population annealing located one
-                own = (f"$T_c$ < {pk.upper:.3g}" if cert is None and pk is not None and np.isfinite(pk.upper) else
-                       f"largest at its edge, T = {cur.T_t[k][0]:.3g}" if cur.Tc_at_edge else
-                       f"$T_c$ = {cur.Tc:.3g} ± {cur.Tc_err:.1g}")
-                label = f"{kind}, replica exchange" + ("" if pk is not None and pk.located else f" ({own})")
+                # without population annealing this is the certified curve and the answer's peak its T_c;
+                # beside it, this curve's own unless population annealing located one
+                if cert is None and pk is not None:
+                    own = (f"$T_c$ = {pk.Tc:.3g} ± {pk.Tc_err:.1g}" if pk.located else
+                           f"$T_c$ < {pk.upper:.3g}" if np.isfinite(pk.upper) else "maximum not resolved")
+                else:
+                    own = (f"largest at its edge, T = {cur.T_t[k][0]:.3g}" if cur.Tc_at_edge else
+                           f"$T_c$ = {cur.Tc:.3g} ± {cur.Tc_err:.1g}")
+                shown = cert is not None and pk is not None and pk.located  # in population annealing's label
+                label = f"{kind}, replica exchange" + ("" if shown else f" ({own})")
                 a.plot(cur.T_t[k], cur.C_t[k], color=color(kind), ls="--", lw=1, label=label)
                 if cert is None:
                     a.fill_between(cur.T_t[k], cur.C_t[k] - cur.C_err_t[k], cur.C_t[k] + cur.C_err_t[k],

@@ -21,8 +21,8 @@ from ising_nn.results.thermo import ThermoCurve
 __all__ = ["CachedThermo", "cached_thermo"]
 
 
-def _thermo_key(b: Budget) -> str:
-    key = f"{b.canonical_sweeps} sweeps, T {b.canonical_tmin:g}-{b.canonical_tmax:g}"
+def _thermo_key(b: Budget, shuffle: float) -> str:
+    key = f"{b.sweeps_canonical(shuffle)} sweeps, T {b.canonical_tmin:g}-{b.canonical_tmax:g}"
     return key if b.precision == "float32" else f"{key}, {b.precision}"  # float32: the key before precisions
 
 
@@ -123,7 +123,7 @@ def cached_thermo(
 ) -> CachedThermo:
     """Canonical thermodynamics of a model (:func:`ising_nn.canonical.canonical_thermo`), read from
     ``out_dir`` when computed before. The cold start is the state of the cached ground-state search of the
-    same inputs (``b.quench_method``); ``b.canonical_sweeps`` and the range ``canonical_tmin`` to
+    same inputs (``b.quench_method``); ``b.sweeps_canonical(shuffle)`` and the range ``canonical_tmin`` to
     ``canonical_tmax``, scaled to the couplings by :func:`~ising_nn.paper.budget.temperature_range`, set the run
     (the header's ``input.tmin`` and ``input.tmax`` are the temperatures run). Other parameters as
     :func:`cached_dos`."""
@@ -134,8 +134,9 @@ def cached_thermo(
     blocks, shuffle, seed = check_inputs(blocks, shuffle, seed)
     if b.canonical_sweeps is None:
         raise IsingNNError("this budget has no canonical_sweeps: the canonical engine is not part of it")
+    sweeps = b.sweeps_canonical(shuffle)
     tmin, tmax = temperature_range(b, coupling_scale(model, blocks))
-    inputs = _inputs(model, blocks, shuffle, seed, sampler="canonical", sweeps=b.canonical_sweeps,
+    inputs = _inputs(model, blocks, shuffle, seed, sampler="canonical", sweeps=sweeps,
                      tmin=f"{tmin:g}", tmax=f"{tmax:g}",
                      cold=f"quench {b.quench_method} {b.quench_restarts}", estimator=CURVE_ESTIMATOR)
     inputs.update(precision_fields(b.precision))  # the header's own fields, written by the engine
@@ -148,9 +149,9 @@ def cached_thermo(
                              verbose)
     path.parent.mkdir(parents=True, exist_ok=True)
     ckpt = _checkpoint(out_dir, model, f"thermo_{path.stem}", inputs)
-    _say(verbose, f"thermo: computing {path} (canonical engine, {b.canonical_sweeps} sweeps, {c.n_spins} spins)"
+    _say(verbose, f"thermo: computing {path} (canonical engine, {sweeps} sweeps, {c.n_spins} spins)"
          + (" from its checkpoint" if ckpt.exists() else ""))
-    r = canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=b.canonical_sweeps, seed=seed, precision=b.precision,
+    r = canonical_thermo(c, tmin=tmin, tmax=tmax, sweeps=sweeps, seed=seed, precision=b.precision,
                          cold_spins=saved.spins, checkpoint=ckpt, resume=True, progress=False)
     rs = r.rungs
     N = c.n_spins
