@@ -1,10 +1,11 @@
 """How far down longer replica exchange certifies whole-network shuffled MiniLM, and where it puts C's maximum
 (``make bench-re-sweeps``).
 
-The figures' budget certifies the shuffled network's C(T) by replica exchange alone (hot and cold ladders
-agree) down to T = 2.55, where C still rises, so its T_c is a bound. Here the same engine (the figures'
-range, precision, seed and cold start from the cached ground-state search) runs ``--sweeps`` production sweeps
-each (the figures' own run is read from ``dos/``), and population annealing on the same shuffle (``--population``
+The figures' budget certifies the shuffled network's C(T) by replica exchange alone, down to where its hot and
+cold ladders agree, and that edge falls with the sweeps; C's maximum is located only once it lies well inside.
+Here the same engine (the figures' range, precision, seed and cold start from the cached ground-state search)
+runs ``--sweeps`` production sweeps each (the budget's own count is the figures' run, read from ``dos/``;
+``canonical_sweeps_shuffled``), and population annealing on the same shuffle (``--population``
 R and R/4, ``--runs`` runs, the figures' sweeps per step, down to ``--tmin``) is the second, independent method:
 within each replica-exchange run's certified range, U and C of the two must agree (``ising_nn.paper.
 criticality.certify``'s third test, family-wise level 0.01). Agreeing hot and cold ladders are necessary, not
