@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ising_nn.results.textfile import atomic_path
+
 CORES = os.cpu_count() or 1
 SWEEPS = (1000, 4000, 8000, 16000)
 TEMPS = (1.8, 2.0, 2.2, 2.4, 2.6)
@@ -56,15 +58,6 @@ def replica_exchange(model: str, sweeps: int, work: Path, b, dos_dir: Path):
                          out_dir=out)
 
 
-def _ladders_at(pt, temps) -> dict:
-    """U and C of the hot and cold ladders at ``temps`` (interpolated in ln T over the rungs)."""
-    from ising_nn.thermo.agreement import interp_lnT
-
-    ok = np.isfinite(pt.T_k)
-    return {f"{q}_{name}": interp_lnT(temps, pt.T_k[ok], getattr(pt, f"{q}_lk")[l][ok])
-            for q in ("U", "U_err", "C", "C_err") for l, name in enumerate(("hot", "cold"))}
-
-
 def _largest(z) -> float:
     return float(np.nanmax(z)) if np.isfinite(z).any() else math.nan
 
@@ -73,7 +66,7 @@ def main(model: str = "minilm", out: str = "bench/RE_SWEEPS.md", sweeps=SWEEPS, 
          runs: int = 4, tmin: float = 1.5, work: str = "bench/.work/re_sweeps", b=None, dos_dir=None) -> None:
     from bench.bench_crosscheck import _stage
     from bench.bench_shuffles import re_peak, shuffle_population
-    from bench.bench_tc import _cost, _pm
+    from bench.bench_tc import _cost, _ladders, _pm
     from ising_nn.model.load import load_couplings
     from ising_nn.paper.budget import budget
     from ising_nn.paper.compare import markdown_table
@@ -111,7 +104,7 @@ def main(model: str = "minilm", out: str = "bench/RE_SWEEPS.md", sweeps=SWEEPS, 
         row.update(delta_Tc=ans.delta, delta_Tc_err=ans.delta_err, t=ans.t, p_one_sided=ans.p_value)
         statements[s] = ans.statement()
         rows.append(row)
-        lad = _ladders_at(pt, TEMPS)
+        lad = _ladders(pt, TEMPS)
         for j, T in enumerate(TEMPS):
             near.append(dict(sweeps=s, T=T, U_hot=_pm(lad["U_hot"][j], lad["U_err_hot"][j]),
                              U_cold=_pm(lad["U_cold"][j], lad["U_err_cold"][j]),
@@ -161,10 +154,8 @@ def main(model: str = "minilm", out: str = "bench/RE_SWEEPS.md", sweeps=SWEEPS, 
               "U and C per spin of the hot and cold ladders (interpolated between rungs in ln T), and population "
               "annealing's (jackknife over runs; not certified by its own families criterion this low).", "",
               markdown_table(pd.DataFrame(near), 4), ""]
-    tmp = out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines))
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        tmp.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines), file=sys.stderr)
 
 

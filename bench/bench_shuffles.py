@@ -30,6 +30,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from ising_nn.results.textfile import atomic_path
+
 CORES = os.cpu_count() or 1
 POPULATION = 512
 
@@ -213,10 +215,8 @@ def main(model: str = "minilm", out: str = "bench/SHUFFLES.md", population: int 
         *[f"- {t}" for t in tests], "",
         *sections,
     ]
-    tmp = out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines))
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        tmp.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines), file=sys.stderr)
 
 

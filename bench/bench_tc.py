@@ -97,10 +97,11 @@ def _estimators(model: str, pts: dict) -> list[str]:
             markdown_table(pd.DataFrame(rows), 4), ""]
 
 
-def _ladders(pt) -> dict:
-    """Replica exchange's two ladders at :data:`TEMPS` (below T_equilibrated they disagree: not certified)."""
+def _ladders(pt, temps=TEMPS) -> dict:
+    """Replica exchange's two ladders at ``temps``, interpolated in ln T over the rungs (below T_equilibrated
+    they disagree: not certified)."""
     o = np.argsort(pt.T_k)[: int(np.isfinite(pt.T_k).sum())]  # ascending, beta = 0 left out
-    return {f"{q}_{l}": np.interp(np.log(TEMPS), np.log(pt.T_k[o]), getattr(pt, f"{q}_lk")[i][o],
+    return {f"{q}_{l}": np.interp(np.log(temps), np.log(pt.T_k[o]), getattr(pt, f"{q}_lk")[i][o],
                                   left=np.nan, right=np.nan)
             for q in ("U", "U_err", "C", "C_err") for i, l in enumerate(("hot", "cold"))}
 

@@ -151,7 +151,7 @@ LN_G_JOINED = "MBAR at each bin's own temperature where equilibrated, Wang-Landa
 
 
 def _sampler_inputs(sweeps, time_limit, bins, start_method, start_restarts, canonical: Budget | None,
-                    shuffle: float = 0.0) -> dict:
+                    shuffle: float) -> dict:
     """The sampler's part of a DOS file's inputs: its budget, its start and, joined, the canonical run's."""
     if start_method is None:
         start = "descent"
