@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-shuffles bench-re-sweeps bench-parity bench-parity-pa bench-pa-layout bench-paper bench-paper-run figures clean-figures help
+.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-shuffles bench-re-sweeps bench-re-sweeps-trained bench-parity bench-parity-pa bench-pa-layout bench-paper bench-paper-run figures clean-figures help
 
 all: figures
 
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-tc  the T_c answer's tables from the cached MiniLM results (PT against PA, R against 4R); writes bench/TC.md"
 	@echo "make bench-shuffles  T_c of MiniLM shuffled within each matrix (replica exchange and population annealing), beside trained and whole-network shuffled; writes bench/SHUFFLES.md"
 	@echo "make bench-re-sweeps  longer replica exchange on shuffled MiniLM (1,000 to 16,000 sweeps) against population annealing: how far down it certifies, where C peaks; writes bench/RE_SWEEPS.md"
+	@echo "make bench-re-sweeps-trained  the same on trained MiniLM (4,000 and 16,000 sweeps) against the figures' population annealing; writes bench/RE_SWEEPS_trained.md"
 	@echo "make bench-parity  replica exchange's curve from one parity's exact marginal or both (errors, cost) on MiniLM; writes bench/PARITY.md"
 	@echo "make bench-parity-pa  population annealing's curve from one parity, their mean or both weighted (errors) on MiniLM; writes bench/PARITY_PA.md"
 	@echo "make bench-pa-layout  population annealing's runs one at a time on every core against one per core at once (the figures' layout); writes bench/PA_LAYOUT.md"
@@ -94,6 +95,9 @@ bench-shuffles: $(STAMP)
 
 bench-re-sweeps: $(STAMP)
 	$(PY) -m bench.bench_re_sweeps
+
+bench-re-sweeps-trained: $(STAMP)
+	$(PY) -m bench.bench_re_sweeps --network trained
 
 bench-paper: $(STAMP)
 	$(PY) -m bench.bench_paper
