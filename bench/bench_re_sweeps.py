@@ -128,8 +128,9 @@ def main(model: str = "minilm", network: str = "shuffled", out: str | None = Non
     trained_pa = population_pair(model, shuffle=0.0, b=b, out_dir=dos_dir, verbose=False)
     pa = None
     if shuffle == 0.0:
-        # the figures' own population annealing on the trained network, its two populations' costs from headers
-        (pa, chk), (s_r, s_c) = trained_pa, (float(p.header["seconds"]) for p in trained_pa)
+        if trained_pa is not None:
+            # the figures' own population annealing on the trained network, its populations' costs from headers
+            (pa, chk), (s_r, s_c) = trained_pa, (float(p.header["seconds"]) for p in trained_pa)
     elif population:
         c = load_couplings(model, shuffle=1.0, seed=0)
         (pa, s_r), (chk, s_c) = (_stage(str(w), f"pa_{n}", lambda n=n: shuffle_population(

@@ -10,7 +10,7 @@ import pytest
 from _tiny import save_tiny
 
 from ising_nn.paper import Budget
-from ising_nn.paper.sweep import Task, _ordered, model_tasks, run_sweep, run_task
+from ising_nn.paper.sweep import Task, _ordered, model_tasks, priorities, run_sweep, run_task
 
 BUDGET = Budget(wl_sweeps=100.0, wl_sweeps_blocks=100.0, bins=40, quench_method="anneal", quench_restarts=4,
                 blocks=None, seeds=(0,), canonical_sweeps=80, canonical_tmin=0.8, canonical_tmax=20.0,
@@ -117,6 +117,48 @@ def test_a_shuffle_can_have_its_own_canonical_sweeps(tmp_path):
     path = save_tiny(tmp_path, "tiny", seed=3)
     th = cached_thermo(path, shuffle=1.0, b=replace(b, quench_restarts=1), out_dir=tmp_path / "dos", verbose=False)
     assert th.header["input.sweeps"] == th.header["sweeps"] == "160"
+
+
+def test_the_longest_chain_goes_first():
+    """The figures' budget: the shuffle's canonical engine (8,000 sweeps), its ground-state search before it and
+    its DOS after it first; the trained network's chain (1,000) next; population annealing's tasks above the
+    minutes-long rest, which all take 0."""
+    from ising_nn.paper.budget import DEFAULT_BUDGET
+
+    tasks = _ordered(model_tasks("minilm", DEFAULT_BUDGET, n_blocks=6) + [Task("quench", "minilm", None, 0.1, 1)],
+                     DEFAULT_BUDGET)
+    rank = priorities(tasks, DEFAULT_BUDGET)
+    assert set(rank) == set(tasks)
+    for f, sweeps in ((1.0, 8000), (0.0, 1000)):
+        for kind in ("quench", "thermo", "dos"):
+            assert rank[Task(kind, "minilm", None, f, 0)] == sweeps
+    assert rank[Task("population", "minilm")] == rank[Task("population-check", "minilm")] == 1
+    rest = [t for t in tasks if t.blocks is not None or t.shuffle not in (0.0, 1.0) or t.seed != 0]
+    assert rest and all(rank[t] == 0 for t in rest)
+
+
+def test_one_worker_runs_the_longest_chain_first(model, tmp_path):
+    """On one worker the scheduler follows the priorities: the shuffle's search and canonical run (more sweeps)
+    before the trained network's, and both before the first-k-block results. Dask sends a worker one task more
+    than it has threads, so a task that becomes ready while another is already there can wait for it; only the
+    orders that survive that are asserted."""
+    from dataclasses import replace
+
+    from ising_nn.paper.paths import model_slug
+
+    b = replace(BUDGET, canonical_sweeps_shuffled=160)
+    report = run_sweep(model_tasks(model, b, n_blocks=2), b, out_dir=tmp_path / "dos", workers=1, progress=False)
+    assert report.ok
+    root = tmp_path / "dos" / model_slug(model)
+
+    def written(pattern):
+        (path,) = root.glob(pattern)
+        return path.stat().st_mtime_ns
+
+    assert written("quench/shuffled_anneal.dat") < written("quench/trained_anneal.dat")
+    assert written("thermo/shuffled.dat") < written("thermo/trained.dat")
+    assert written("thermo/trained.dat") < min(written("quench/blocks1_anneal.dat"),
+                                               written("quench/blocks1_shuffled_anneal.dat"))
 
 
 def test_population_annealing_tasks_follow_the_budget():

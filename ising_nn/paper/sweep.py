@@ -42,8 +42,8 @@ from ising_nn.errors import IsingNNError
 from ising_nn.paper.budget import Budget
 from ising_nn.paper.paths import DOS_DIR, dos_path
 
-__all__ = ["Task", "SweepReport", "figure_tasks", "model_tasks", "run_task", "run_sweep", "connect_timeout_seconds",
-           "SCHEDULER_ENV", "TIMEOUT_ENV", "CONNECT_TIMEOUT", "RETRIES"]
+__all__ = ["Task", "SweepReport", "figure_tasks", "model_tasks", "priorities", "run_task", "run_sweep",
+           "connect_timeout_seconds", "SCHEDULER_ENV", "TIMEOUT_ENV", "CONNECT_TIMEOUT", "RETRIES"]
 
 #: Environment variable naming a Dask scheduler to send the tasks to (``tcp://host:8786``).
 SCHEDULER_ENV = "ISING_NN_SCHEDULER"
@@ -91,12 +91,17 @@ class Task:
         return " ".join(parts)
 
 
+def _inputs(t: Task) -> dict:
+    """What names a task's result besides its kind."""
+    return dict(model=t.model, blocks=t.blocks, shuffle=t.shuffle, seed=t.seed)
+
+
 def dependencies(t: Task, b: Budget) -> list[Task]:
     """The tasks whose files ``t`` reads: the ground-state search of the same inputs, and for a whole model's
     DOS with a canonical budget the canonical run."""
     if t.kind in ("quench", "population", "population-check", "quality"):
         return []
-    same = dict(model=t.model, blocks=t.blocks, shuffle=t.shuffle, seed=t.seed)
+    same = _inputs(t)
     deps = [Task("quench", **same)]
     if t.kind == "dos" and t.blocks is None and b.canonical_sweeps is not None:
         deps.append(Task("thermo", **same))
@@ -210,6 +215,29 @@ def _ordered(tasks: Sequence[Task], b: Budget) -> list[Task]:
     for t in tasks:
         visit(t)
     return list(seen)
+
+
+def priorities(tasks: Sequence[Task], b: Budget) -> dict[Task, int]:
+    """Dask priorities of ``tasks`` (higher runs first; ``tasks`` as :func:`_ordered` gives them, each after its
+    dependencies), so that the sweep's longest chain starts first.
+
+    Every :meth:`distributed.Client.submit` of a sweep falls within one scheduling generation, so without them
+    the scheduler's order among the tasks is arbitrary, and the tasks population annealing submits from inside its
+    task (its runs) go before all of them: a long run of the canonical engine could start last and hold one core
+    alone at the end. Here a whole model's canonical engine and the DOS that reads it take its sweeps as priority
+    (the shuffle's longer run first); population annealing's tasks take 1, so that they submit their runs early
+    (the runs then go before every task of priority 0); the rest, minutes each, take 0 and fill the cores at the
+    end. A task's dependencies take at least its priority, so sorting by priority keeps them before it.
+    """
+    out = {}
+    for t in tasks:
+        chain = t.kind == "thermo" or (t.kind == "dos" and Task("thermo", **_inputs(t)) in dependencies(t, b))
+        out[t] = int(b.sweeps_canonical(t.shuffle) or 1) if chain else int(t.kind.startswith("population"))
+    for t in reversed(tasks):
+        for d in dependencies(t, b):
+            if d in out:
+                out[d] = max(out[d], out[t])
+    return out
 
 
 def connect_timeout_seconds(seconds: float | str | None = None) -> float:
@@ -389,11 +417,13 @@ def run_sweep(tasks: Sequence[Task], b: Budget, *, out_dir: str | os.PathLike = 
             print(f"sweep: no workers on {address} yet; the tasks wait for one (`dask worker {address}`)",
                   file=sys.stderr, flush=True)
         threads = 1 if cluster is not None or n_workers > 1 else None
+        rank = priorities(order, b)
         futures = {}
-        for t in order:
+        # submitted in priority order too: the first tasks go to idle workers before any later one is known
+        for t in sorted(order, key=lambda t: -rank[t]):
             deps = [futures[d] for d in dependencies(t, b) if d in futures]
             futures[t] = client.submit(run_task, t, b, out, threads, *deps, key=_KEY + t.label, pure=False,
-                                       retries=retries)
+                                       retries=retries, priority=rank[t])
         by_future = {f.key: t for t, f in futures.items()}
         killed: dict[Task, str] = {}
         bar = stack.enter_context(tqdm(total=len(futures), desc="sweep", unit="task", disable=not progress))
