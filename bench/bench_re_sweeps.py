@@ -81,19 +81,19 @@ def ladders_against(pt, own) -> dict:
     at family-wise level ``ALPHA`` split between U and C, population annealing's error on runs - 1 degrees of
     freedom, the ladder's bootstrap taken as exact) and the largest |z| over the range. Where the ladders part,
     this says which of them the independent method sides with; it certifies neither."""
+    from bench.bench_tc import _ladders
     from ising_nn.thermo.agreement import ALPHA, agree, interp_lnT
 
-    o = np.argsort(pt.T_k)[: int(np.isfinite(pt.T_k).sum())]
-    T = pt.T_k[o]
-    keep = (T >= np.nanmin(own.T_t)) & (T <= np.nanmax(own.T_t))
-    T = T[keep]
+    T = np.sort(pt.T_k[np.isfinite(pt.T_k)])
+    T = T[(T >= np.nanmin(own.T_t)) & (T <= np.nanmax(own.T_t))]
+    lad = _ladders(pt, T)  # at the rungs themselves: each ladder's own values
     pa = {q: interp_lnT(T, own.T_t, getattr(own, f"{q}_t")) for q in ("U", "U_err", "C", "C_err")}
     out = {}
-    for i, ladder in enumerate(("hot", "cold")):
+    for ladder in ("hot", "cold"):
         z, ok = {}, {}
         for q in ("U", "C"):
-            z[q], ok[q] = agree(pa[q], pa[f"{q}_err"], own.runs - 1, getattr(pt, f"{q}_lk")[i][o][keep],
-                                getattr(pt, f"{q}_err_lk")[i][o][keep], math.inf, ALPHA / 2)
+            z[q], ok[q] = agree(pa[q], pa[f"{q}_err"], own.runs - 1, lad[f"{q}_{ladder}"],
+                                lad[f"{q}_err_{ladder}"], math.inf, ALPHA / 2)
         desc = np.argsort(T)[::-1]
         parts = np.flatnonzero(~(ok["U"] & ok["C"])[desc])
         stretch = desc if parts.size == 0 else desc[: parts[0]]
@@ -136,6 +136,7 @@ def main(model: str = "minilm", network: str = "shuffled", out: str | None = Non
         (pa, s_r), (chk, s_c) = (_stage(str(w), f"pa_{n}", lambda n=n: shuffle_population(
             c, n, runs, tmin, str(w / f"pa_{n}_runs"))) for n in (population, population // 4))
     rows, near, statements = [], [], {}
+    own = None if pa is None else certify(pa, chk)  # population annealing by its own tests
     for s, pt in pts.items():
         cert, p, err = re_peak(pt)
         h = pt.header
@@ -149,7 +150,7 @@ def main(model: str = "minilm", network: str = "shuffled", out: str | None = Non
             row.update(PA_temperatures=int(np.isfinite(zu).sum()), max_z_U=_largest(zu), max_z_C=_largest(zc),
                        methods_agree=bool(x.pt_ok_t[inside].all()))
             if shuffle == 0.0:
-                for ladder, (t_ag, z_u, z_c) in ladders_against(pt, certify(pa, chk)).items():
+                for ladder, (t_ag, z_u, z_c) in ladders_against(pt, own).items():
                     row.update({f"PA_{ladder}_agree_to": t_ag, f"max_z_U_{ladder}": z_u, f"max_z_C_{ladder}": z_c})
         ans = (certified_answer(model, (fig[0.0], pt), (trained_pa, None)) if shuffle else
                certified_answer(model, (pt, fig[1.0]), (None, None)))[1]
@@ -165,7 +166,6 @@ def main(model: str = "minilm", network: str = "shuffled", out: str | None = Non
     if pa is not None:
         from ising_nn.thermo.agreement import interp_lnT
 
-        own = certify(pa, chk)
         for r in near:
             r["PA_U"] = _pm(*(float(interp_lnT([r["T"]], own.T_t, a)[0]) for a in (own.U_t, own.U_err_t)))
             r["PA_C"] = _pm(*(float(interp_lnT([r["T"]], own.T_t, a)[0]) for a in (own.C_t, own.C_err_t)))
