@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-shuffles bench-re-sweeps bench-re-sweeps-trained bench-parity bench-parity-pa bench-pa-layout bench-paper bench-paper-run figures clean-figures help
+.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-shuffles bench-re-sweeps bench-re-sweeps-trained bench-shuffle-seeds bench-parity bench-parity-pa bench-pa-layout bench-paper bench-paper-run figures clean-figures help
 
 all: figures
 
@@ -29,6 +29,7 @@ help:
 	@echo "make bench-shuffles  T_c of MiniLM shuffled within each matrix (replica exchange and population annealing), beside trained and whole-network shuffled; writes bench/SHUFFLES.md"
 	@echo "make bench-re-sweeps  longer replica exchange on shuffled MiniLM (1,000 to 16,000 sweeps) against population annealing: how far down it certifies, where C peaks; writes bench/RE_SWEEPS.md"
 	@echo "make bench-re-sweeps-trained  the same on trained MiniLM (4,000 and 16,000 sweeps) against the figures' population annealing; writes bench/RE_SWEEPS_trained.md"
+	@echo "make bench-shuffle-seeds  the figures' replica exchange on three more whole-network shuffles of MiniLM: does T_c scatter from shuffle to shuffle, and the trained T_c against the shuffles as an ensemble; writes bench/SHUFFLE_SEEDS.md"
 	@echo "make bench-parity  replica exchange's curve from one parity's exact marginal or both (errors, cost) on MiniLM; writes bench/PARITY.md"
 	@echo "make bench-parity-pa  population annealing's curve from one parity, their mean or both weighted (errors) on MiniLM; writes bench/PARITY_PA.md"
 	@echo "make bench-pa-layout  population annealing's runs one at a time on every core against one per core at once (the figures' layout); writes bench/PA_LAYOUT.md"
@@ -98,6 +99,9 @@ bench-re-sweeps: $(STAMP)
 
 bench-re-sweeps-trained: $(STAMP)
 	$(PY) -m bench.bench_re_sweeps --network trained
+
+bench-shuffle-seeds: $(STAMP)
+	$(PY) -m bench.bench_shuffle_seeds
 
 bench-paper: $(STAMP)
 	$(PY) -m bench.bench_paper
