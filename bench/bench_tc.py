@@ -44,12 +44,13 @@ def _read(model: str, shuffle: float):
 
 
 def _cost(sec) -> dict:
-    """Wall seconds and core-hours: a replica-exchange header (a dict) says its seconds and threads (without
-    ``threads``, a run of every core); population annealing's headers (a list) say how long their pilot and
+    """Wall seconds and core-hours: a replica-exchange header (a dict) says its seconds, its MBAR analysis's
+    (``analysis_seconds``, in files since 2026-12-07; before, not counted) and threads (without ``threads``, a run
+    of every core); population annealing's headers (a list) say how long their pilot and
     runs took and on how many threads each (``run_seconds``, ``threads_per_run``; without them, a run of every
     core)."""
     if isinstance(sec, dict):
-        s = float(sec["seconds"])
+        s = float(sec["seconds"]) + float(sec.get("analysis_seconds", 0.0))
         return dict(wall_s=s, core_hours=s * int(sec.get("threads", CORES)) / 3600)
     wall = sum(float(h["seconds"]) for h in sec)
     core = sum(float(h.get("run_seconds", h["seconds"])) * int(h.get("threads_per_run", CORES)) for h in sec)
