@@ -92,8 +92,8 @@ def test_population_annealing_certifies_where_the_budget_runs_it(model, tmp_path
 
 def test_analyze_gives_the_figures_answer_on_minilm():
     """The committed MiniLM results: analyze's T_c columns are the heat figure's answer (``plots/tc_minilm.csv``):
-    trained T_c located on population annealing's certified curve, the shuffle's on replica exchange's (8,000
-    sweeps: certified to 1.50, its maximum near 2.06), and the one-sided test of the difference. Replica
+    trained T_c located on population annealing's certified curve, the shuffle's on replica exchange's (16,000
+    sweeps: certified to 1.00, its maximum near 2.05), and the one-sided test of the difference. Replica
     exchange's trained curve alone dips at its equilibrated edge (6.80): its grid maximum 7.15 lies more than two
     errors above the edge, the figures' windowed fit does not locate it, so without population annealing T_c is
     only a bound above the edge (population annealing's C rises down to 4.75)."""

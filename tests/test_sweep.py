@@ -120,7 +120,7 @@ def test_a_shuffle_can_have_its_own_canonical_sweeps(tmp_path):
 
 
 def test_the_longest_chain_goes_first():
-    """The figures' budget: the shuffle's canonical engine (8,000 sweeps), its ground-state search before it and
+    """The figures' budget: the shuffle's canonical engine (16,000 sweeps), its ground-state search before it and
     its DOS after it first; the trained network's chain (1,000) next; population annealing's tasks above the
     minutes-long rest, which all take 0."""
     from ising_nn.paper.budget import DEFAULT_BUDGET
@@ -129,7 +129,7 @@ def test_the_longest_chain_goes_first():
                      DEFAULT_BUDGET)
     rank = priorities(tasks, DEFAULT_BUDGET)
     assert set(rank) == set(tasks)
-    for f, sweeps in ((1.0, 8000), (0.0, 1000)):
+    for f, sweeps in ((1.0, 16000), (0.0, 1000)):
         for kind in ("quench", "thermo", "dos"):
             assert rank[Task(kind, "minilm", None, f, 0)] == sweeps
     assert rank[Task("population", "minilm")] == rank[Task("population-check", "minilm")] == 1

@@ -129,7 +129,7 @@ class Budget:
 
 #: The default run of ``make figures`` (its wall time is in bench/README.md).
 DEFAULT_BUDGET = Budget(DEFAULT_WL_SWEEPS, 40.0, None, "anneal", DEFAULT_QUENCH_RESTARTS, None, (0,),
-                        canonical_sweeps=1000, canonical_sweeps_shuffled=8000, canonical_bins=8000,
+                        canonical_sweeps=1000, canonical_sweeps_shuffled=16000, canonical_bins=8000,
                         pa_population=1024, pa_shuffled=False,
                         precision="int8x3")
 #: Tiny budgets for the notebook tests: a fraction of a sweep per window, two depths plus the whole model, one seed.
