@@ -99,7 +99,7 @@ def ensemble(Tc_k, err_k, Tc_trained: float, err_trained: float, dof_trained: fl
     def test(var_shuffles: float) -> tuple[float, float, float, float]:
         va, vb = err_trained**2, var_shuffles
         den = (va**2 / dof_trained if math.isfinite(dof_trained) else 0.0) + vb**2 / (K - 1)
-        nu = (va + vb) ** 2 / den
+        nu = (va + vb) ** 2 / den if den > 0 else math.inf  # both errors exact: the normal distribution
         err = math.sqrt(va + vb)
         t = (Tc_trained - m) / err
         return err, t, nu, float(stats.t.sf(t, nu))

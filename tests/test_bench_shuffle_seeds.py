@@ -20,6 +20,8 @@ def test_identical_shuffles_have_no_spread_and_the_trained_mean_tests_to_one_hal
     assert e["t"] == 0 and e["p"] == pytest.approx(0.5)
     # no spread among the shuffles: the error is the trained one alone, on its own dof
     assert e["delta_err"] == pytest.approx(0.05) and e["dof"] == pytest.approx(7)
+    exact = ensemble([2.0, 2.0], [0.1, 0.1], 2.5, 0.1, math.inf)  # no dof anywhere: the normal distribution
+    assert exact["dof"] == math.inf and exact["p"] == pytest.approx(stats.norm.sf(5.0))
 
 
 def test_scatter_beyond_the_errors_is_found_and_counted_against_the_claim():
