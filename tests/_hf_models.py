@@ -84,6 +84,16 @@ def build(family: str, folder, *, seed: int = 0, head: bool = False, dtype=None,
     return folder
 
 
+def tiny_bert(folder):
+    """A BERT of hidden 32, 2 blocks, 2 heads and MLP 64 with transformers' own initialisation (seed 0), saved
+    into ``folder``: the benches' end-to-end tests run on it; returns the folder."""
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                                  vocab_size=100)
+    transformers.BertModel(cfg).save_pretrained(folder)
+    return folder
+
+
 def load(folder):
     """The saved model, loaded back by path."""
     return transformers.AutoModel.from_pretrained(folder).eval()

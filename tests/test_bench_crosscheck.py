@@ -4,24 +4,14 @@ back from ``--work`` instead of sampling again, with the whole-network shuffle's
 import re
 
 import pytest
-
-
-def _tiny_bert(folder):
-    import torch
-    import transformers
-
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                                  vocab_size=100)
-    transformers.BertModel(cfg).save_pretrained(folder)
-    return folder
+from _hf_models import tiny_bert
 
 
 @pytest.fixture
 def tiny(monkeypatch):
     import bench.bench_crosscheck as bc
 
-    monkeypatch.setattr(bc, "untuned_bert", _tiny_bert)
+    monkeypatch.setattr(bc, "untuned_bert", tiny_bert)
     return bc
 
 

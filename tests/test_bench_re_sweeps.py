@@ -4,25 +4,16 @@ sampling."""
 
 import dataclasses
 
+from _hf_models import tiny_bert
+
 from ising_nn.paper.budget import SMOKE_BUDGET
-
-
-def _tiny_bert(folder):
-    import torch
-    import transformers
-
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                                  vocab_size=100)
-    transformers.BertModel(cfg).save_pretrained(folder)
-    return str(folder)
 
 
 def test_report_longer_run_and_a_rerun_from_the_finished_stages(tmp_path, monkeypatch):
     import bench.bench_re_sweeps as br
     from ising_nn.paper.thermo import CachedThermo
 
-    model = _tiny_bert(tmp_path / "bert")
+    model = str(tiny_bert(tmp_path / "bert"))
     b = dataclasses.replace(SMOKE_BUDGET, canonical_sweeps=80)
     work, out, dos = tmp_path / "work", tmp_path / "out.md", tmp_path / "dos"
     kw = dict(model=model, out=str(out), sweeps=(160,), population=32, runs=2, tmin=1.5, work=str(work), b=b,
@@ -52,7 +43,7 @@ def test_trained_network_runs_longer_against_the_figures_own_population_annealin
     import bench.bench_re_sweeps as br
     from ising_nn.paper.thermo import CachedThermo
 
-    model = _tiny_bert(tmp_path / "bert")
+    model = str(tiny_bert(tmp_path / "bert"))
     b = dataclasses.replace(SMOKE_BUDGET, canonical_sweeps=80)
     work, out, dos = tmp_path / "work", tmp_path / "out.md", tmp_path / "dos"
     kw = dict(model=model, network="trained", out=str(out), sweeps=(160,), work=str(work), b=b, dos_dir=dos)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from _hf_models import tiny_bert
 from scipy import stats
 
 from ising_nn.paper.budget import SMOKE_BUDGET
@@ -56,23 +57,12 @@ def test_chance_scatter_is_calibrated():
         ensemble([2.0, np.nan], [0.1, 0.1], 3.0, 0.05, 7)
 
 
-def _tiny_bert(folder):
-    import torch
-    import transformers
-
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                                  vocab_size=100)
-    transformers.BertModel(cfg).save_pretrained(folder)
-    return str(folder)
-
-
 def test_report_per_shuffle_from_the_figures_cold_start_and_a_rerun_without_sampling(tmp_path, monkeypatch):
     import bench.bench_shuffle_seeds as bs
     from ising_nn.paper.cache import cached_quench
     from ising_nn.paper.thermo import CachedThermo
 
-    model = _tiny_bert(tmp_path / "bert")
+    model = str(tiny_bert(tmp_path / "bert"))
     b = dataclasses.replace(SMOKE_BUDGET, canonical_sweeps=80)
     work, out, dos = tmp_path / "work", tmp_path / "out.md", tmp_path / "dos"
     # the figures' ground-state search of shuffle 1 (make figures caches it for the width figure's seeds)
