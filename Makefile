@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-shuffles bench-re-sweeps bench-re-sweeps-trained bench-shuffle-seeds bench-parity bench-parity-pa bench-pa-layout bench-paper bench-paper-run figures clean-figures help
+.PHONY: all setup test test-gpu test-slow lint bench bench-runs bench-canonical bench-sweep bench-worker bench-crosscheck bench-precision bench-families bench-tc bench-shuffles bench-re-sweeps bench-re-sweeps-trained bench-shuffle-seeds bench-mbar bench-parity bench-parity-pa bench-pa-layout bench-paper bench-paper-run figures clean-figures help
 
 all: figures
 
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-re-sweeps  longer replica exchange on shuffled MiniLM (1,000 to 16,000 sweeps) against population annealing: how far down it certifies, where C peaks; writes bench/RE_SWEEPS.md"
 	@echo "make bench-re-sweeps-trained  the same on trained MiniLM (4,000 and 16,000 sweeps) against the figures' population annealing; writes bench/RE_SWEEPS_trained.md"
 	@echo "make bench-shuffle-seeds  the figures' replica exchange on three more whole-network shuffles of MiniLM: does T_c scatter from shuffle to shuffle, and the trained T_c against the shuffles as an ensemble; writes bench/SHUFFLE_SEEDS.md"
+	@echo "make bench-mbar  replica exchange's MBAR analysis of one finished run, pymbar's dense solver against the windowed one (time and agreement); writes bench/MBAR.md"
 	@echo "make bench-parity  replica exchange's curve from one parity's exact marginal or both (errors, cost) on MiniLM; writes bench/PARITY.md"
 	@echo "make bench-parity-pa  population annealing's curve from one parity, their mean or both weighted (errors) on MiniLM; writes bench/PARITY_PA.md"
 	@echo "make bench-pa-layout  population annealing's runs one at a time on every core against one per core at once (the figures' layout); writes bench/PA_LAYOUT.md"
@@ -102,6 +103,9 @@ bench-re-sweeps-trained: $(STAMP)
 
 bench-shuffle-seeds: $(STAMP)
 	$(PY) -m bench.bench_shuffle_seeds
+
+bench-mbar: $(STAMP)
+	$(PY) -m bench.bench_mbar
 
 bench-paper: $(STAMP)
 	$(PY) -m bench.bench_paper

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ising_nn.canonical.hybrid import JOIN_SIGMAS
-from ising_nn.canonical.mbar import mbar_ln_g, solve
+from ising_nn.canonical.mbar import mbar_ln_g
 from ising_nn.model.load import load_couplings
 from ising_nn.paper import CachedThermo, budget, wl_path
 from ising_nn.paper.checks import AGREE_SIGMAS, CENTRE_SIGMAS, CENTRE_SLACK, dos_against_canonical, gaussian_centre
@@ -71,7 +71,7 @@ def test_binned_mbar_ln_g_reproduces_the_mbar_curve(kind):
     th, dos = _shipped(kind)
     cur, N, h = th.raw_curve, dos.n_spins, dos.bin_width
     edges = np.concatenate([dos.E_k - 0.5 * h, [dos.E_k[-1] + 0.5 * h]])
-    E_b, lng_b = mbar_ln_g(solve(th.samples), th.samples, N, edges)
+    E_b, lng_b = mbar_ln_g(th.samples, N, edges)
     t = thermodynamics(DOS(E_b, lng_b, N, {}), cur.T_t)  # the held bins only: no Wang-Landau, no join
     sigma = cur.T_t * np.sqrt(N * cur.C_t)
     dU = np.abs(t.U_k - cur.U_t) - h**2 / (12 * cur.T_t) / N

@@ -1,7 +1,8 @@
 """Canonical (fixed-temperature) thermodynamics of a layered Ising model, by two methods over shared parts.
 
 Shared: the layer-block heat bath (``chain``: torch products, a fused numba pass on the CPU), Rao-Blackwellised
-estimators (``estimators``), input checks and checkpoints (``common``), MBAR (``mbar``, pymbar).
+estimators (``estimators``), input checks and checkpoints (``common``), MBAR (``mbar``; its equations solved on
+each rung's window of states by ``banded``, pymbar's protocol, pymbar itself the tests' reference).
 Replica exchange (``tempering``, ``ladder``, ``exchange``, ``rungs``): a ladder from a hot and a cold start, the
 hot/cold equilibration test (``rungs``), MBAR on the exact marginals of either half of the layers, weighted,
 for U, C, F, S (``rbmbar``), and the density of states joined from MBAR on raw energies and Wang-Landau (``hybrid``).

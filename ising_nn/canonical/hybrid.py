@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
-from ising_nn.canonical.mbar import MBARSamples, ThermoCurve, mbar_ln_g, solve
+from ising_nn.canonical.mbar import MBARSamples, ThermoCurve, mbar_ln_g
 from ising_nn.errors import IsingNNError
 from ising_nn.results.dos import DOS
 
@@ -60,7 +60,7 @@ def hybrid_dos(wl: DOS, samples: MBARSamples, E_mean: float, sigma: float, curve
     if not np.allclose(E_k, -E_k[::-1], atol=1e-6 * w):
         raise IsingNNError("the Wang-Landau DOS must be symmetric about E = 0 (a mirrored run) to be joined")
     edges = np.concatenate([E_k - 0.5 * w, [E_k[-1] + 0.5 * w]])
-    E_b, lng_b = mbar_ln_g(solve(samples), samples, N, edges)
+    E_b, lng_b = mbar_ln_g(samples, N, edges)
     mb = np.full(E_k.size, np.nan)
     mb[np.searchsorted(E_k, E_b - 0.25 * w)] = lng_b
     E_join = E_mean - JOIN_SIGMAS * sigma

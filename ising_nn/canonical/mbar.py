@@ -5,7 +5,9 @@ by their statistical inefficiency), give the free energies ``f_k``; any other te
 of all of them. The ladder's top rung is ``beta = 0``, where ``Z = 2^N`` exactly, which fixes F and S
 absolutely, and its weights are ln g(E) (a uniform state falls in an energy bin with probability
 g(bin) / 2^N). Errors and the error of T_c come from a bootstrap of the decorrelated samples within each rung,
-every replicate re-solved by pymbar.
+every replicate re-solved. The equations are solved by :func:`ising_nn.canonical.banded.solve` (pymbar's own
+protocol on the same objective, held to pymbar's dense solution by the tests); a curve here takes pymbar's
+dense machinery no longer, which spent about 4 s a solve on a ladder of 100 rungs.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from scipy.special import logsumexp
 logging.getLogger("pymbar").setLevel(logging.ERROR)
 from pymbar import MBAR  # noqa: E402
 
+from ising_nn.canonical import banded  # noqa: E402
 from ising_nn.results.thermo import ThermoCurve  # noqa: E402
 
-__all__ = ["ThermoCurve", "MBARSamples", "mbar_curve", "mbar_ln_g", "grid_edges", "solve"]
+__all__ = ["ThermoCurve", "MBARSamples", "mbar_curve", "mbar_ln_g", "log_weights_beta0", "grid_edges"]
 
 
 @dataclass(frozen=True)
@@ -49,15 +52,25 @@ class MBARSamples:
 
 
 def _mbar(u_kn: np.ndarray, N_k: np.ndarray, f_k: np.ndarray | None) -> MBAR:
+    """pymbar's MBAR (the tests' reference solution)."""
     # pymbar hands scipy's root finder options it does not take; the warning says nothing about the result
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
         return MBAR(u_kn, N_k, verbose=False, initial_f_k=f_k)
 
 
-def solve(s: MBARSamples) -> MBAR:
-    """pymbar's MBAR for ``s``, started from its stored solution (a few iterations)."""
-    return _mbar(s.beta_k[:, None] * s.E_n[None, :], s.N_k, s.f_k)
+def _blocks(E_n: np.ndarray, N_k: np.ndarray, beta_k: np.ndarray) -> list[banded.Block]:
+    """Every sample at every rung: one dense block per rung."""
+    starts = np.concatenate([[0], np.cumsum(N_k)])
+    return [banded.Block(0, np.multiply.outer(E_n[a:b], beta_k)) for a, b in zip(starts[:-1], starts[1:])]
+
+
+def log_weights_beta0(s: MBARSamples) -> np.ndarray:
+    """Each sample's MBAR log weight at ``beta = 0`` (rung 0, where ``u = 0``): ``-ln sum_k N_k exp(f_k - beta_k E_n)``,
+    shape (n,)."""
+    E_n = np.asarray(s.E_n, dtype=np.float64)
+    return -np.concatenate(banded.log_denominators(_blocks(E_n, s.N_k, np.asarray(s.beta_k, np.float64)), s.N_k,
+                                                   np.asarray(s.f_k, dtype=np.float64)))
 
 
 def _peak(T_t: np.ndarray, C_t: np.ndarray) -> tuple[float, bool]:
@@ -70,14 +83,18 @@ def _peak(T_t: np.ndarray, C_t: np.ndarray) -> tuple[float, bool]:
     return float(np.exp(x[1] + shift * (x[2] - x[1]))), False
 
 
-def _curves(mbar: MBAR, E_n: np.ndarray, beta_t: np.ndarray, n_spins: int):
-    u_ln = np.vstack([np.zeros_like(E_n), beta_t[:, None] * E_n[None, :]])
-    f = mbar.compute_perturbed_free_energies(u_ln, compute_uncertainty=False)["Delta_f"][0, 1:]
-    U = mbar.compute_expectations(E_n, u_kn=u_ln[1:], compute_uncertainty=False)["mu"]
+def _curves(f_k: np.ndarray, N_k: np.ndarray, blocks: list, E_n: np.ndarray, beta_t: np.ndarray, n_spins: int):
+    """U, C, F, S per spin at ``beta_t``: each a reweighting of every sample by ``exp(-beta E_n - ln D_n)``."""
+    log_D_n = np.concatenate(banded.log_denominators(blocks, N_k, f_k))
+    f_0 = -logsumexp(-log_D_n)  # beta = 0 (u = 0): F and S are anchored there, as pymbar's Delta_f is
+    log_w = -np.multiply.outer(beta_t, E_n) - log_D_n[None, :]
+    f_t = -logsumexp(log_w, axis=1)
+    w = np.exp(log_w + f_t[:, None])
+    U = w @ E_n
     dE = E_n - E_n.mean()  # centred, so that the variance does not cancel digits
-    m1 = mbar.compute_expectations(dE, u_kn=u_ln[1:], compute_uncertainty=False)["mu"]
-    m2 = mbar.compute_expectations(dE * dE, u_kn=u_ln[1:], compute_uncertainty=False)["mu"]
-    ln_Z = n_spins * math.log(2.0) - f
+    m1 = w @ dE
+    m2 = w @ (dE * dE)
+    ln_Z = n_spins * math.log(2.0) - (f_t - f_0)
     T = 1.0 / beta_t
     F = -T * ln_Z / n_spins
     U = U / n_spins
@@ -86,7 +103,7 @@ def _curves(mbar: MBAR, E_n: np.ndarray, beta_t: np.ndarray, n_spins: int):
 
 def mbar_curve(E_n: np.ndarray, N_k: np.ndarray, beta_k: np.ndarray, T_t: np.ndarray, n_spins: int,
                n_bootstrap: int = 10, seed: int = 0, f_k_init: np.ndarray | None = None
-               ) -> tuple[ThermoCurve, MBAR]:
+               ) -> tuple[ThermoCurve, np.ndarray]:
     """Thermodynamics on ``T_t`` from decorrelated energies of every rung.
 
     Parameters
@@ -107,6 +124,12 @@ def mbar_curve(E_n: np.ndarray, N_k: np.ndarray, beta_k: np.ndarray, T_t: np.nda
     f_k_init : ndarray, shape (K,), optional
         Starting free energies for pymbar's solver (thermodynamic integration of the rungs' mean energies
         is within O(1) of the answer and saves most of the iterations).
+
+    Returns
+    -------
+    curve : ThermoCurve
+    f_k : ndarray, shape (K,)
+        The rungs' dimensionless free energies (``f_0 = 0``).
     """
     E_n = np.asarray(E_n, dtype=np.float64)
     N_k = np.asarray(N_k, dtype=np.int64)
@@ -114,26 +137,26 @@ def mbar_curve(E_n: np.ndarray, N_k: np.ndarray, beta_k: np.ndarray, T_t: np.nda
     if beta_k[0] != 0.0:
         raise ValueError("the first rung must be beta = 0")
     beta_t = 1.0 / np.asarray(T_t, dtype=np.float64)
-    u_kn = beta_k[:, None] * E_n[None, :]
-    mbar = _mbar(u_kn, N_k, f_k_init)
-    est = _curves(mbar, E_n, beta_t, n_spins)
+    blocks = _blocks(E_n, N_k, beta_k)
+    f_k = banded.solve(blocks, N_k, f_k_init)
+    est = _curves(f_k, N_k, blocks, E_n, beta_t, n_spins)
     Tc, edge = _peak(T_t, est[1])
     rng = np.random.default_rng(seed)
     starts = np.concatenate([[0], np.cumsum(N_k)[:-1]])
     boots, tcs = [], []
     for _ in range(n_bootstrap):
         idx = np.concatenate([s + rng.integers(0, n, n) for s, n in zip(starts, N_k)])
-        m = _mbar(u_kn[:, idx], N_k, mbar.f_k)
-        b = _curves(m, E_n[idx], beta_t, n_spins)
+        blocks_b = _blocks(E_n[idx], N_k, beta_k)
+        b = _curves(banded.solve(blocks_b, N_k, f_k), N_k, blocks_b, E_n[idx], beta_t, n_spins)
         boots.append(b)
         tcs.append(_peak(T_t, b[1])[0])
     err = np.std(np.asarray(boots), axis=0, ddof=1) if n_bootstrap > 1 else np.full((4, len(T_t)), np.nan)
     curve = ThermoCurve(np.asarray(T_t, dtype=np.float64), est[0], err[0], est[1], err[1], est[2], err[2],
                         est[3], err[3], Tc, float(np.std(tcs, ddof=1)) if n_bootstrap > 1 else math.nan, edge)
-    return curve, mbar
+    return curve, f_k
 
 
-def mbar_ln_g(mbar: MBAR, samples: MBARSamples, n_spins: int, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def mbar_ln_g(samples: MBARSamples, n_spins: int, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ln g(E) per spin at the centres of the bins ``edges`` (ascending) that hold samples, from MBAR.
 
     At ``beta = 0`` every state is equally likely, so each sample's ``beta = 0`` weight ``w_n`` is its share
@@ -147,9 +170,8 @@ def mbar_ln_g(mbar: MBAR, samples: MBARSamples, n_spins: int, edges: np.ndarray)
 
     Parameters
     ----------
-    mbar : pymbar.MBAR
-        Solved on ``samples`` (rung 0 is ``beta = 0``).
     samples : MBARSamples
+        Rung 0 is ``beta = 0``.
     n_spins : int
     edges : ndarray, shape (n_bins + 1,)
 
@@ -161,7 +183,7 @@ def mbar_ln_g(mbar: MBAR, samples: MBARSamples, n_spins: int, edges: np.ndarray)
     """
     E_n = np.asarray(samples.E_n, dtype=np.float64)
     # log weights: at beta = 0 the low-energy samples weigh far less than 1e-308
-    log_w_n = np.asarray(mbar.Log_W_nk)[:, 0]  # rung 0 is beta = 0: u = 0 for every sample
+    log_w_n = log_weights_beta0(samples)
     b_n = np.digitize(E_n, edges) - 1
     inside = (b_n >= 0) & (b_n < len(edges) - 1)
     E_n, log_w_n, b_n = E_n[inside], log_w_n[inside], b_n[inside]

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from ising_nn.canonical.mbar import _mbar, _peak
+from ising_nn.canonical.banded import Block, log_denominators, resample, solve
+from ising_nn.canonical.mbar import _peak
 from ising_nn.results.thermo import ThermoCurve
 
 __all__ = ["SPREAD", "Targets", "marginal_targets", "parity_weight", "rb_mbar_curve"]
@@ -98,47 +99,73 @@ def marginal_targets(beta_k: np.ndarray, beta_t: np.ndarray, sigma_M_k: np.ndarr
     return Targets(beta, index, beta_t)
 
 
-def _assemble(L, M, V, targets: Targets, keep, K_eq: int, t_out: np.ndarray):
-    """Dense reduced potentials and observables of the kept samples.
+@dataclass(frozen=True)
+class _Part:
+    """One parity's kept samples, rung by rung: reduced potentials at the rungs of each window (``rungs``), and
+    reduced potentials, ``M`` and ``V`` at the output temperatures inside it (``grid``, ``M``, ``V``; a block's
+    ``lo`` counts output temperatures)."""
 
-    ``keep``: list over rungs ``k < K_eq`` of ``(l_idx, rec_idx)`` arrays of the samples used. Returns
-    ``u_kn`` (K_eq, n), ``u_tn``, ``M_tn``, ``V_tn`` (n_out, n) and ``N_k``.
+    rungs: list
+    grid: list
+    M: list
+    V: list
+
+    def resample(self, rows: list) -> _Part:
+        return _Part(resample(self.rungs, rows), resample(self.grid, rows),
+                     [m[r] for m, r in zip(self.M, rows)], [v[r] for v, r in zip(self.V, rows)])
+
+
+def _assemble(L, M, V, targets: Targets, keep, K_eq: int, t_out: np.ndarray) -> tuple[_Part, np.ndarray]:
+    """The kept samples of the equilibrated rungs as blocks (:mod:`.banded`), and ``N_k``.
+
+    ``keep``: list over rungs ``k < K_eq`` of ``(l_idx, rec_idx)`` arrays of the samples used.
     """
     K = targets.beta_kj.shape[0]
-    n_out = len(t_out)
-    col_of = np.full(K + len(targets.beta_t), -1)
-    col_of[:K_eq] = np.arange(K_eq)
-    col_of[K + t_out] = K_eq + np.arange(n_out)
-    N_k = np.array([len(rec) for _, rec in keep])
-    n = int(N_k.sum())
-    u = np.full((K_eq + n_out, n), np.inf)
-    Mx = np.zeros((n_out, n))
-    Vx = np.zeros((n_out, n))
-    start = 0
+    pos_of = np.full(len(targets.beta_t), -1)
+    pos_of[np.asarray(t_out)] = np.arange(len(t_out))
+    rungs, grid, Ms, Vs = [], [], [], []
     for k, (lad, rec) in enumerate(keep):
         idx = targets.index_kj[k]
-        cols = np.where(idx >= 0, col_of[np.maximum(idx, 0)], -1)
-        use = cols >= 0
-        sl = slice(start, start + len(rec))
-        u[cols[use], sl] = -L[rec, lad][:, k, use].T
-        obs = use & (cols >= K_eq)
-        Mx[cols[obs] - K_eq, sl] = M[rec, lad][:, k, obs].T
-        Vx[cols[obs] - K_eq, sl] = V[rec, lad][:, k, obs].T
-        start += len(rec)
-    return u[:K_eq], u[K_eq:], Mx, Vx, N_k
+        at_rung = (idx >= 0) & (idx < K_eq)
+        pos = np.where(idx >= K, pos_of[np.clip(idx - K, 0, None)], -1)
+        at_grid = pos >= 0
+        L_nj, M_nj, V_nj = (x[rec, lad, k] for x in (L, M, V))
+        cols = idx[at_rung]
+        lo = int(cols.min())
+        u = np.full((len(rec), int(cols.max()) - lo + 1), np.inf)
+        u[:, cols - lo] = -L_nj[:, at_rung]
+        rungs.append(Block(lo, u))
+        pts = pos[at_grid]
+        t_lo = int(pts.min()) if len(pts) else 0
+        width = int(pts.max()) - t_lo + 1 if len(pts) else 0
+        ut = np.full((len(rec), width), np.inf)
+        Mx, Vx = np.zeros((len(rec), width)), np.zeros((len(rec), width))
+        ut[:, pts - t_lo] = -L_nj[:, at_grid]
+        Mx[:, pts - t_lo] = M_nj[:, at_grid]
+        Vx[:, pts - t_lo] = V_nj[:, at_grid]
+        grid.append(Block(t_lo, ut))
+        Ms.append(Mx)
+        Vs.append(Vx)
+    return _Part(rungs, grid, Ms, Vs), np.array([len(rec) for _, rec in keep])
 
 
-def _curves(mbar, u_tn, M_tn, V_tn, beta_t, n_spins):
-    f_k = np.asarray(mbar.f_k)
-    N_k = np.asarray(mbar.N_k, dtype=np.float64)
-    u_kn = np.asarray(mbar.u_kn)
-    with np.errstate(divide="ignore"):
-        log_D_n = logsumexp(np.log(N_k)[:, None] + f_k[:, None] - u_kn, axis=0)
-    log_w = -u_tn - log_D_n[None, :]
-    f_t = -logsumexp(log_w, axis=1)
-    w = np.exp(log_w + f_t[:, None])
-    U = (w * M_tn).sum(1)
-    var = (w * V_tn).sum(1) + (w * (M_tn - U[:, None]) ** 2).sum(1)
+def _curves(f_k, N_k, part: _Part, beta_t, n_spins):
+    n_T = len(beta_t)
+    log_w = [-g.u_nj - d[:, None] for g, d in zip(part.grid, log_denominators(part.rungs, N_k, f_k))]
+    lse_t = np.full(n_T, -np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for g, a in zip(part.grid, log_w):
+            if a.size:
+                sl = slice(g.lo, g.lo + a.shape[1])
+                lse_t[sl] = np.logaddexp(lse_t[sl], logsumexp(a, axis=0))
+    f_t = -lse_t
+    w = [np.exp(a + f_t[g.lo:g.lo + a.shape[1]]) for g, a in zip(part.grid, log_w)]
+    U, var = np.zeros(n_T), np.zeros(n_T)
+    for g, w_nj, M_nj in zip(part.grid, w, part.M):
+        U[g.lo:g.lo + w_nj.shape[1]] += (w_nj * M_nj).sum(0)
+    for g, w_nj, M_nj, V_nj in zip(part.grid, w, part.M, part.V):
+        sl = slice(g.lo, g.lo + w_nj.shape[1])
+        var[sl] += (w_nj * V_nj).sum(0) + (w_nj * (M_nj - U[sl]) ** 2).sum(0)
     ln_Z = n_spins * math.log(2.0) - (f_t - f_k[0])
     T = 1.0 / beta_t
     F = -T * ln_Z / n_spins
@@ -212,27 +239,26 @@ def rb_mbar_curve(L, M, V, targets: Targets, K_eq: int, step_lk, t_out, n_spins:
         rec = np.concatenate([np.arange(0, n_rec, int(step_lk[l, k])) for l in range(2)])
         keep.append((lad, rec))
     parts = [_assemble(*lmv, targets, keep, K_eq, np.asarray(t_out)) for lmv in sets]
-    N_k = parts[0][4]
+    N_k = parts[0][1]
     beta_t = targets.beta_t[np.asarray(t_out)]
     T_t = 1.0 / beta_t
-    solved = [_mbar(u_kn, N_k, f_k_init) for u_kn, *_ in parts]
+    solved = [solve(part.rungs, N_k, f_k_init) for part, _ in parts]
 
-    def estimate(idx):
-        """(P, 4, n_T): U, C, F, S of every parity."""
+    def estimate(rows):
+        """(P, 4, n_T): U, C, F, S of every parity; ``rows``: the resampled samples of each rung, or None."""
         out = []
-        for (u_kn, u_tn, M_tn, V_tn, _), m0 in zip(parts, solved):
-            if idx is None:
-                m = m0
+        for (part, _), f0 in zip(parts, solved):
+            if rows is None:
+                f = f0
             else:
-                m = _mbar(u_kn[:, idx], N_k, m0.f_k)
-                u_tn, M_tn, V_tn = u_tn[:, idx], M_tn[:, idx], V_tn[:, idx]
-            out.append(_curves(m, u_tn, M_tn, V_tn, beta_t, n_spins))
+                part = part.resample(rows)
+                f = solve(part.rungs, N_k, f0)
+            out.append(_curves(f, N_k, part, beta_t, n_spins))
         return np.asarray(out)
 
     est_p = estimate(None)
     rng = np.random.default_rng(seed)
-    starts = np.concatenate([[0], np.cumsum(N_k)[:-1]])
-    boots_p = np.asarray([estimate(np.concatenate([s + rng.integers(0, n, n) for s, n in zip(starts, N_k)]))
+    boots_p = np.asarray([estimate([rng.integers(0, n, n) for n in N_k])
                           for _ in range(n_bootstrap)]).reshape(n_bootstrap, len(sets), 4, len(T_t))
     w = parity_weight(boots_p[:, :, 1]) if len(sets) == 2 and n_bootstrap > 1 else (1.0 if len(sets) == 1 else 0.5)
     wp = np.array([w, 1.0 - w])[: len(sets)]

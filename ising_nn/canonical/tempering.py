@@ -289,18 +289,18 @@ def _analyse(st: _State, c: Couplings, tmin, tmax, points, n_bootstrap, max_samp
     f_ti = np.concatenate([[0.0], np.cumsum(0.5 * (U_k[1:] + U_k[:-1]) * np.diff(beta_eq))])
     T_grid = 1.0 / st.targets.beta_t
     t_out = np.flatnonzero(T_grid >= T_eq * (1 - 1e-12))
-    raw, mbar = mbar_curve(E_n, N_k, beta_eq, T_grid[t_out], N, n_bootstrap=RAW_BOOTSTRAP, seed=seed, f_k_init=f_ti)
+    raw, f_k = mbar_curve(E_n, N_k, beta_eq, T_grid[t_out], N, n_bootstrap=RAW_BOOTSTRAP, seed=seed, f_k_init=f_ti)
     step_lk = np.maximum(1, np.ceil(rungs.g_lk / st.stride)).astype(int)
     # a checkpoint written before the even layers' marginal was recorded resumes with the odd layers' alone
     both = len(st.series.get("L_even", [])) == len(st.series["L"])
     curve, weight = rb_mbar_curve(
         *(np.asarray(st.series[k]) for k in MARGINAL), st.targets, K_eq, step_lk, t_out, N,
-        f_k_init=np.asarray(mbar.f_k), n_bootstrap=n_bootstrap, seed=seed,
+        f_k_init=f_k, n_bootstrap=n_bootstrap, seed=seed,
         other=tuple(np.asarray(st.series[k]) for k in MARGINAL_EVEN) if both else None)
     spread = float(np.min(np.sqrt(rungs.C_lk.mean(0)[1:K_eq] * N) * rungs.T_k[1:K_eq]))
     bin_width = spread / 3.0
-    samples = MBARSamples(E_n, N_k, beta_eq, np.asarray(mbar.f_k))
-    E_b, ln_g_b = mbar_ln_g(mbar, samples, N, grid_edges(E_n, bin_width))
+    samples = MBARSamples(E_n, N_k, beta_eq, f_k)
+    E_b, ln_g_b = mbar_ln_g(samples, N, grid_edges(E_n, bin_width))
     spins = st.chains.spins()
     spins_k = spins[st.slot_lk[HOT]]
     E_spins = st.chains.energies()[st.slot_lk[HOT]]
@@ -457,7 +457,7 @@ def canonical_thermo(
                            "needed); give more time, or --checkpoint and --resume")
     import torch
 
-    header = dict(method="replica-exchange layer heat bath + MBAR (pymbar)", n_spins=c.n_spins,
+    header = dict(method="replica-exchange layer heat bath + MBAR", n_spins=c.n_spins,
                   n_bonds=c.n_bonds, tmin=tmin, tmax=tmax, sweeps=int(sweeps), production_sweeps=n_prod,
                   burn_in=burn, seed=seed, device=device, **precision_fields(precision), stop_reason=stop_reason,
                   cold_start_energy_per_spin=cold_energy,

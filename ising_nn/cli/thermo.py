@@ -23,7 +23,8 @@ def register(sub) -> None:
             "Canonical thermodynamics of the Ising model of a network: whole layers drawn by heat bath (all "
             "replicas in one matrix product per layer), replica exchange over a ladder placed so that every "
             "neighbouring pair swaps with at least 20%% acceptance, a hot and a cold start that must agree "
-            "before a temperature is used, and MBAR (pymbar) over all temperatures. Writes '# key: value' "
+            "before a temperature is used, and MBAR (pymbar's solver protocol, on each rung's window) over all "
+            "temperatures. Writes '# key: value' "
             "header lines (T_c, its error, the temperatures that failed the hot/cold test), then columns "
             "'T U U_err C C_err F F_err S S_err' per spin (k_B = 1, the couplings' energy units)."
         ),
