@@ -37,6 +37,14 @@ def pymbar_solve(blocks, N_k, f_k_init=None, **_):
     return np.asarray(_mbar(u_kn, np.asarray(N_k), f_k_init).f_k)
 
 
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            return next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
 def _analyse(c, sweeps, cold, ckpt, precision, solver=None):
     """Resume the finished checkpoint (analysis only), with ``solver`` in place of the windowed one if given."""
     import ising_nn.canonical.banded as banded
@@ -101,11 +109,11 @@ def main(argv=None) -> int:
         "# Replica exchange's MBAR analysis: pymbar's dense solver against the windowed one",
         "",
         f"- date: {date}; machine: {platform.machine()}, {os.cpu_count()} cores "
-        f"({platform.processor() or 'unknown CPU'}); command: `{command}`",
+        f"({_cpu()}); command: `{command}`",
         f"- the checkpoint: whole-network shuffle of {a.model}, {a.sweeps} production sweeps, precision "
         f"{h['precision']}, {h['rungs']} rungs of which {h['rungs_equilibrated']} equilibrated (down to "
         f"T = {h['T_equilibrated']}), {h['mbar_samples']} raw and {h['marginal_samples']} marginal samples, "
-        f"{h['mbar_bootstrap']} bootstrap replicates per parity; the run took {h['seconds']} s of sampling",
+        f"{h['mbar_bootstrap']} bootstrap replicates per parity",
         "- each analysis resumes the finished checkpoint in this process (so it is the whole analysis: ladder "
         "statistics, both MBAR curves, ln g), once with every solve handed to pymbar on the dense u_kn and once "
         "with `ising_nn.canonical.banded.solve`",

@@ -178,6 +178,10 @@ def main(model: str = "minilm", network: str = "shuffled", out: str | None = Non
         command = "`make bench-re-sweeps`" if default else (
             f"`python -m bench.bench_re_sweeps --sweeps {' '.join(map(str, sweeps))} --population {population} "
             f"--runs {runs} --tmin {tmin:g}`")
+    if out != default_out:
+        command = command.rstrip("`") + f" --out {out}`" if command.startswith("`python") else (
+            f"`python -m bench.bench_re_sweeps{' --network trained' if shuffle == 0.0 else ''} "
+            f"--sweeps {' '.join(map(str, sweeps))} --out {out}`")
     lines = [
         f"# Longer replica exchange on whole-network {network} {model}", "",
         f"- date: {datetime.date.today().isoformat()}; machine: {platform.processor() or platform.machine()}, "
@@ -242,5 +246,7 @@ if __name__ == "__main__":
     ap.add_argument("--tmin", type=float, default=1.5,
                     help="population annealing's lowest T on the shuffle (default 1.5)")
     ap.add_argument("--work", help="where runs and checkpoints are kept (default bench/.work/re_sweeps[_trained])")
+    ap.add_argument("--out", help="the report (default bench/RE_SWEEPS.md, bench/RE_SWEEPS_trained.md)")
     a = ap.parse_args()
-    main(network=a.network, sweeps=a.sweeps, population=a.population, runs=a.runs, tmin=a.tmin, work=a.work)
+    main(network=a.network, sweeps=a.sweeps, population=a.population, runs=a.runs, tmin=a.tmin, work=a.work,
+         out=a.out)

@@ -30,6 +30,17 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md", model: str = "minilm"
     spl = LayerChains(c, s, "cpu", 0, "split-bf16")
     i8 = LayerChains(c, s, "cpu", 0, "int8x3")
     i8u = LayerChains(c, s, "cpu", 0, "int8x3")
+    # the other route for the digits' products (torch's int8 product where the CPU has int8 dot products, an
+    # exact float product where it has not): the same integers, timed here against the route this CPU takes
+    from ising_nn.canonical import chain as _chain
+
+    own = _chain.int8_dot_products()
+    _chain._INT8 = not own
+    try:
+        i8o = LayerChains(c, s, "cpu", 0, "int8x3")
+    finally:
+        _chain._INT8 = own
+    route = {True: "torch int8 product", False: "exact float product"}
     beta = np.full(replicas, 0.3)
 
     def torch_sweep():  # the element-wise part as torch operations, as before the fused pass
@@ -44,6 +55,7 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md", model: str = "minilm"
         "fields split-bf16": lambda: [spl._split_field(l) for l in range(L)],
         "sweep split-bf16, fused numba": lambda: (spl.half_sweep(0, beta), spl.half_sweep(1, beta)),
         "fields int8x3 (int8 products)": lambda: [i8._digit_products(l) for l in range(L)],
+        f"fields int8x3, the other route ({route[not own]})": lambda: [i8o._digit_products(l) for l in range(L)],
         "sweep int8x3, fused numba": lambda: (i8.half_sweep(0, beta), i8.half_sweep(1, beta)),
         "fields int8x3, top two digits": lambda: [i8._digit_products(l, digits=2) for l in range(L)],
         "sweep int8x3 unmeasured (two digits, the third where undecided)":
@@ -99,7 +111,7 @@ def main(replicas: int = 368, out: str = "bench/SWEEP.md", model: str = "minilm"
 - command: {command}, {time.perf_counter() - t_all:.0f} s in all
 - machine: {machine}
 - {name}: {c.n_spins:,} spins, {c.n_bonds:,} couplings, {replicas} replicas; `auto` precision here: \
-{resolve_precision('auto')}
+{resolve_precision('auto')}; int8x3's products here: {route[own]} (int8 dot products: {own})
 - medians of {REPEATS} interleaved repetitions (ms per sweep: every layer drawn once)
 
 | what | ms | speed-up against the torch element-wise sweep |

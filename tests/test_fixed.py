@@ -213,3 +213,40 @@ def test_sweeps_in_reused_buffers_are_the_sweeps_in_fresh_ones(precision):
     h = [kept.field(l) for l in range(len(c.layer_sizes))]
     for l, x in enumerate(h):
         np.testing.assert_array_equal(x.numpy(), fresh.field(l).numpy())
+
+
+def _scaled_network(seed=4):
+    """Matrices on very different scales, so that neighbours carry factors up to 2^6."""
+    rng = np.random.default_rng(seed)
+    sizes = [30, 50, 20, 40]
+    scales = [1.0, 0.02, 0.3]
+    return Couplings.from_matrices([(rng.normal(size=(a, b)) * s).astype(np.float32)
+                                    for (a, b), s in zip(zip(sizes[:-1], sizes[1:]), scales)])
+
+
+@pytest.mark.parametrize("exact_below", [2**24, 2**10])
+def test_int8x3_products_without_int8_dot_products_are_the_int8_products(monkeypatch, exact_below):
+    """Without int8 dot products the digits' products come from a float product: the same int32 integers,
+    bit for bit, and then the same chains. exact_below = 2^10 forces float64 where float32 would round."""
+    from ising_nn.canonical import chain
+
+    c = _scaled_network()
+    s = np.random.default_rng(5).choice(np.array([-1, 1], np.int8), (12, c.n_spins))
+    runs = {}
+    for has in (True, False):
+        monkeypatch.setattr(chain, "_INT8", has)
+        monkeypatch.setattr(chain, "FLOAT32_EXACT", exact_below)
+        ch = LayerChains(c, s, "cpu", 3, "int8x3")
+        assert (ch._Wf is None) == has
+        if not has:
+            kinds = {W.dtype for W in ch._Wf}
+            assert kinds == {torch.float32} if exact_below == 2**24 else torch.float64 in kinds
+        assert int(ch._mult.max()) > 1
+        prods = [(ch._digit_products(l).clone(), ch._digit_products(l, digits=2).clone()) for l in range(len(ch.sizes))]
+        hs = [ch.half_sweep(p % 2, 0.9, measure=p % 3 != 0) for p in range(8)]
+        runs[has] = (prods, ch.spins(), hs[-1].E_r, hs[-1].m_r, hs[-1].v_r)
+    for (a3, a2), (b3, b2) in zip(runs[True][0], runs[False][0]):
+        assert a3.dtype == b3.dtype == torch.int32
+        assert torch.equal(a3, b3) and torch.equal(a2, b2)
+    for a, b in zip(runs[True][1:], runs[False][1:]):
+        np.testing.assert_array_equal(a, b)

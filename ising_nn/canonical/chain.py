@@ -24,13 +24,14 @@ stream per replica; on other devices it is torch operations with one torch gener
     ``addmm``, whose accumulator is float32: ``h_lo`` is the small remainder, rounded relative to itself),
     and ``h = h_hi + h_lo`` in the fused pass: each field to about 2^-16 of its size (a float32 product: 2^-24).
 ``"int8x3"``
-    Every coupling a fixed-point number of three int8 digits on its matrix's step (about 23 bits over the
-    matrix's largest coupling, :mod:`ising_nn.kernels.fixed`); spins are exact in int8, so the fields are
-    three int8 products with int32 accumulation (the CPU's int8 matrix units: AMX, VNNI), exact and the same
-    whatever the blocking or the number of threads, rounded once to float32. The chain samples the couplings
-    so rounded, each within half a step (at most 4.8e-7 on MiniLM) of its float32 value. Sweeps that take no
-    sums (``measure=False``) need only the top two digits' products: the third digit's is taken for the few
-    sites whose draw its bound leaves undecided (0.2-0.9 % on MiniLM), the same draws bit for bit.
+    Every coupling a fixed-point number of three int8 digits on its matrix's step (about 23 bits over the matrix's
+    largest coupling, :mod:`ising_nn.kernels.fixed`); spins are exact in int8, so the fields are three int8 products
+    with int32 accumulation (the CPU's int8 matrix units: AMX, VNNI), exact and the same whatever the blocking or
+    the number of threads, rounded once to float32. Without int8 dot products the same integers come from an exact
+    float32 (or float64) product, so a run is the same bit for bit on every CPU. The chain samples the couplings so
+    rounded, each within half a step (at most 4.8e-7 on MiniLM) of its float32 value. Sweeps that take no sums
+    (``measure=False``) need only the top two digits' products: the third digit's is taken for the few sites whose
+    draw its bound leaves undecided (0.2-0.9 % on MiniLM), the same draws bit for bit.
 ``"auto"``
     ``"int8x3"`` on a CPU with int8 dot-product instructions (x86 AMX-INT8, AVX512-VNNI or AVX-VNNI, from
     ``/proc/cpuinfo``), where three int8 products take less time than one float32 product; ``"float32"``
@@ -56,6 +57,8 @@ from ising_nn.model.couplings import Couplings
 __all__ = ["LayerChains", "HalfSweep", "PRECISIONS", "resolve_precision", "precision_fields"]
 
 PRECISIONS = ("auto", "float32", "split-bf16", "int8x3")
+#: Integers below this magnitude are exact in float32, and so is every sum of them that stays below it.
+FLOAT32_EXACT = 2**24
 
 
 def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
@@ -151,6 +154,10 @@ class LayerChains:
             # |P2| <= sum_k |d2_ik| |x_k|, and |x_k| is the neighbour's factor whatever the spins
             self._B = [self._delta_l[l] * (np.abs(D.astype(np.int64)) @ np.abs(self._multipliers(l)).astype(np.int64))
                        .astype(np.float64) for l, D in enumerate(self._D2)]
+            self._Wf = self._W01f = None
+            if self.cpu and not int8_dot_products():
+                self._Wf = [W.to(self._exact_float(l, W)) for l, W in enumerate(self._W)]
+                self._W01f = [W[:, : 2 * n].contiguous() for W, n in zip(self._Wf, self.sizes)]
         self.S: list[torch.Tensor] = []
         self.set_spins(s_rn)
         self._seed = int(generator_seed)
@@ -212,13 +219,33 @@ class LayerChains:
             col += x.shape[1]
         return X
 
+    def _exact_float(self, l: int, W: torch.Tensor) -> torch.dtype:
+        """The float type whose products with layer ``l``'s digits ``W`` are exact: every partial sum of
+        ``sum_k x_k d_kj`` is an integer no larger than ``sum_k mult_k |d_kj|`` whatever the order of the sum,
+        so float32 is exact where that bound is below 2^24 (:data:`FLOAT32_EXACT`), float64 elsewhere."""
+        bound = np.abs(self._multipliers(l)).astype(np.int64) @ np.abs(W.numpy().astype(np.int64))
+        return torch.float32 if int(bound.max(initial=0)) < FLOAT32_EXACT else torch.float64
+
     def _digit_products(self, l: int, digits: int = 3, X: torch.Tensor | None = None) -> torch.Tensor:
         """The int32 products of layer ``l``'s scaled neighbours ``X`` (default: :meth:`_scaled_neighbours`)
         with its digit weights, shape ``(R, 3 n_l)`` (the top ``digits``: ``(R, 2 n_l)`` with ``digits=2``);
-        a scratch buffer, valid until the next call."""
-        W = self._W[l] if digits == 3 else self._W01[l]
+        a scratch buffer, valid until the next call.
+
+        On a CPU without int8 dot products torch's int8 product is a slow generic loop (``bench/README.md``:
+        57x one float32 product of the same digits on an AVX2 EPYC); there the same integers come from a float
+        product that is exact (:meth:`_exact_float`), so the chains are the same bit for bit on every CPU."""
+        X = self._scaled_neighbours(l) if X is None else X
+        if self._Wf is None:
+            W = self._W[l] if digits == 3 else self._W01[l]
+            out = self._scratch_tensor("products", (self.n_replicas, W.shape[1]), torch.int32)
+            return torch._int_mm(X, W, out=out)
+        W = self._Wf[l] if digits == 3 else self._W01f[l]
+        Xf = self._scratch_tensor("neighbours_float", tuple(X.shape), W.dtype)
+        Xf.copy_(X)
+        Pf = self._scratch_tensor("products_float", (self.n_replicas, W.shape[1]), W.dtype)
+        torch.mm(Xf, W, out=Pf)
         out = self._scratch_tensor("products", (self.n_replicas, W.shape[1]), torch.int32)
-        return torch._int_mm(self._scaled_neighbours(l) if X is None else X, W, out=out)
+        return out.copy_(Pf)
 
     @property
     def n_replicas(self) -> int:
