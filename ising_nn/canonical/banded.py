@@ -2,8 +2,8 @@
 
 Replica exchange evaluates a sample's reduced potential only at the rungs (and grid points) near its own
 (:mod:`.rbmbar`); everywhere else it is ``+inf`` and the sample's weight there is zero. pymbar takes ``u_kn``
-dense, so each of its solves spends its time in ``logsumexp`` over a matrix that is mostly ``+inf``: about 4.5 s
-a solve, 93 solves and some 420 s per analysis of a 148-rung shuffle of MiniLM. Here the samples of a rung form
+dense, so each of its solves spends its time in ``logsumexp`` over a matrix that is mostly ``+inf``
+(``bench/MBAR.md``). Here the samples of a rung form
 a :class:`Block` that holds only the contiguous range of states where any of them is finite, and the same
 equations are solved on the blocks.
 

@@ -231,9 +231,9 @@ class LayerChains:
         with its digit weights, shape ``(R, 3 n_l)`` (the top ``digits``: ``(R, 2 n_l)`` with ``digits=2``);
         a scratch buffer, valid until the next call.
 
-        On a CPU without int8 dot products torch's int8 product is a slow generic loop (``bench/README.md``:
-        57x one float32 product of the same digits on an AVX2 EPYC); there the same integers come from a float
-        product that is exact (:meth:`_exact_float`), so the chains are the same bit for bit on every CPU."""
+        On a CPU without int8 dot products torch's int8 product is a slow generic loop (``bench/SWEEP_avx2.md``);
+        there the same integers come from a float product that is exact (:meth:`_exact_float`), so the chains
+        are the same bit for bit on every CPU."""
         X = self._scaled_neighbours(l) if X is None else X
         if self._Wf is None:
             W = self._W[l] if digits == 3 else self._W01[l]

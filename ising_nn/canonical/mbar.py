@@ -1,4 +1,4 @@
-"""MBAR over every sampled temperature (pymbar): U, C, F, S per spin on a fine grid, T_c, and ln g(E).
+"""MBAR over every sampled temperature: U, C, F, S per spin on a fine grid, T_c, and ln g(E).
 
 Shirts and Chodera, J. Chem. Phys. 129, 124105 (2008). The samples of all rungs, decorrelated (subsampled
 by their statistical inefficiency), give the free energies ``f_k``; any other temperature is a reweighting
@@ -6,8 +6,7 @@ of all of them. The ladder's top rung is ``beta = 0``, where ``Z = 2^N`` exactly
 absolutely, and its weights are ln g(E) (a uniform state falls in an energy bin with probability
 g(bin) / 2^N). Errors and the error of T_c come from a bootstrap of the decorrelated samples within each rung,
 every replicate re-solved. The equations are solved by :func:`ising_nn.canonical.banded.solve` (pymbar's own
-protocol on the same objective, held to pymbar's dense solution by the tests); a curve here takes pymbar's
-dense machinery no longer, which spent about 4 s a solve on a ladder of 100 rungs.
+protocol on the same objective, held to pymbar's dense solution by the tests).
 """
 
 from __future__ import annotations
